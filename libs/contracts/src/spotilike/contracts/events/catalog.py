@@ -1,0 +1,103 @@
+"""Events of the catalog: artists, albums and tracks as the catalog service sees them.
+
+Each carries the whole current state of the aggregate and its ``revision``, so a
+consumer keeps a projection by upserting and ignores an event older than what it has.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from pydantic import Field
+
+from spotilike.contracts.events.base import EventData
+
+__all__ = [
+    "AlbumCreatedV1",
+    "AlbumDeletedV1",
+    "AlbumState",
+    "AlbumUpdatedV1",
+    "ArtistCreatedV1",
+    "ArtistDeletedV1",
+    "ArtistState",
+    "ArtistUpdatedV1",
+    "TrackCreatedV1",
+    "TrackDeletedV1",
+    "TrackState",
+    "TrackUpdatedV1",
+]
+
+
+class ArtistState(EventData):
+    artist_id: UUID
+    revision: int = Field(ge=0)
+    name: str
+    owner_id: UUID | None = None
+    genres: tuple[str, ...] = ()
+
+
+class AlbumState(EventData):
+    album_id: UUID
+    revision: int = Field(ge=0)
+    artist_id: UUID
+    title: str
+    release_date: date | None = None
+    genres: tuple[str, ...] = ()
+    published: bool = False
+
+
+class TrackState(EventData):
+    track_id: UUID
+    revision: int = Field(ge=0)
+    artist_id: UUID
+    album_id: UUID | None = None
+    title: str
+    duration_ms: int | None = Field(default=None, ge=0)
+    explicit: bool = False
+    genres: tuple[str, ...] = ()
+    published: bool = False
+    status: str
+    """The processing status the catalog last heard of (PENDING, PROCESSING, READY, FAILED)."""
+
+
+class ArtistCreatedV1(ArtistState):
+    topic = "catalog.artist.created"
+
+
+class ArtistUpdatedV1(ArtistState):
+    topic = "catalog.artist.updated"
+
+
+class ArtistDeletedV1(EventData):
+    topic = "catalog.artist.deleted"
+    artist_id: UUID
+    revision: int = Field(ge=0)
+
+
+class AlbumCreatedV1(AlbumState):
+    topic = "catalog.album.created"
+
+
+class AlbumUpdatedV1(AlbumState):
+    topic = "catalog.album.updated"
+
+
+class AlbumDeletedV1(EventData):
+    topic = "catalog.album.deleted"
+    album_id: UUID
+    revision: int = Field(ge=0)
+
+
+class TrackCreatedV1(TrackState):
+    topic = "catalog.track.created"
+
+
+class TrackUpdatedV1(TrackState):
+    topic = "catalog.track.updated"
+
+
+class TrackDeletedV1(EventData):
+    topic = "catalog.track.deleted"
+    track_id: UUID
+    revision: int = Field(ge=0)
