@@ -8,14 +8,29 @@ configured ports and starts nothing.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
+import asyncpg
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from spotilike.tools.stack.config import StackConfig, StackEndpoints
 
-__all__ = ["stack"]
+__all__ = [
+    "ScratchDatabase",
+    "ScratchTopics",
+    "fresh_database",
+    "kafka_bootstrap",
+    "kafka_topics",
+    "redis_url",
+    "stack",
+    "wait_for_replica",
+]
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +58,113 @@ def redis_url(stack: StackEndpoints) -> str:
 @pytest.fixture(scope="session")
 def kafka_bootstrap(stack: StackEndpoints) -> str:
     return stack.kafka_bootstrap
+
+
+@dataclass(frozen=True)
+class ScratchDatabase:
+    name: str
+    primary_url: str
+    replica_url: str
+    """SQLAlchemy async URLs (``postgresql+asyncpg://``) of the same database on both servers."""
+    primary_dsn: str
+    replica_dsn: str
+    """The same, as plain libpq DSNs for asyncpg and psql."""
+
+    async def replica_caught_up(self) -> None:
+        await wait_for_replica(self.primary_dsn, self.replica_dsn)
+
+
+def _asyncpg_dsn(libpq_dsn: str, database: str) -> str:
+    return libpq_dsn.rsplit("/", 1)[0] + "/" + database
+
+
+def _sqlalchemy_url(libpq_dsn: str, database: str) -> str:
+    return _asyncpg_dsn(libpq_dsn, database).replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def _create_database(admin_dsn: str, name: str) -> None:
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+async def _drop_database(admin_dsn: str, name: str) -> None:
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def wait_for_replica(primary_dsn: str, replica_dsn: str, *, timeout: float = 15.0) -> None:
+    """Returns once the replica has replayed everything the primary had written so far."""
+    primary = await asyncpg.connect(primary_dsn)
+    try:
+        target = await primary.fetchval("SELECT pg_current_wal_lsn()")
+    finally:
+        await primary.close()
+    replica = await asyncpg.connect(replica_dsn)
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await replica.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", target):
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"the replica did not replay up to {target} in {timeout}s")
+            await asyncio.sleep(0.02)
+    finally:
+        await replica.close()
+
+
+@pytest.fixture(scope="module")
+def fresh_database(
+    stack: StackEndpoints, request: pytest.FixtureRequest
+) -> Iterator[ScratchDatabase]:
+    """An empty database for one test module, on the primary and (streamed) the replica.
+
+    The module migrates it (a service runs its Alembic migrations, the kit's own tests
+    create their tables); it is dropped when the module is done.
+    """
+    module = re.sub(r"[^a-z0-9]+", "_", request.module.__name__.rsplit(".", 1)[-1].lower())
+    name = f"t_{module[:40]}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_create_database(stack.postgres_dsn, name))
+    asyncio.run(wait_for_replica(stack.postgres_dsn, stack.postgres_replica_dsn))
+    try:
+        yield ScratchDatabase(
+            name=name,
+            primary_url=_sqlalchemy_url(stack.postgres_dsn, name),
+            replica_url=_sqlalchemy_url(stack.postgres_replica_dsn, name),
+            primary_dsn=_asyncpg_dsn(stack.postgres_dsn, name),
+            replica_dsn=_asyncpg_dsn(stack.postgres_replica_dsn, name),
+        )
+    finally:
+        asyncio.run(_drop_database(stack.postgres_dsn, name))
+
+
+@dataclass(frozen=True)
+class ScratchTopics:
+    """Topics that exist only for one test, named ``<prefix><registry name>``."""
+
+    prefix: str
+    bootstrap_servers: str
+
+    def name(self, topic: str) -> str:
+        return self.prefix + topic
+
+    async def create(self, *topics: str, partitions: int = 1) -> list[str]:
+        names = [self.name(t) for t in topics]
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        await admin.start()
+        try:
+            await admin.create_topics(
+                [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names]
+            )
+        finally:
+            await admin.close()
+        return names
+
+
+@pytest.fixture
+def kafka_topics(kafka_bootstrap: str) -> ScratchTopics:
+    """A unique topic prefix per test, so tests on one broker never see each other's events."""
+    return ScratchTopics(prefix=f"t{uuid.uuid4().hex[:10]}.", bootstrap_servers=kafka_bootstrap)

@@ -1,0 +1,72 @@
+"""Structured logs: one JSON object a line, carrying service, request and trace ids.
+
+Standard-library loggers (uvicorn, SQLAlchemy, aiokafka) go through the same renderer, so a
+log shipper (Loki) sees one format. Secrets are kept out by never logging them: settings
+hold them as ``SecretStr`` and tokens are never passed to a logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+from opentelemetry import trace
+
+from spotilike.kit.context import current_request_id
+
+__all__ = ["configure_logging"]
+
+
+def _add_context(service: str) -> structlog.types.Processor:
+    def processor(
+        _logger: object, _method: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        event.setdefault("service", service)
+        request_id = current_request_id()
+        if request_id is not None:
+            event.setdefault("request_id", request_id)
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            event.setdefault("trace_id", format(span.trace_id, "032x"))
+            event.setdefault("span_id", format(span.span_id, "016x"))
+        return event
+
+    return processor
+
+
+def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -> None:
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_context(service),
+    ]
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True

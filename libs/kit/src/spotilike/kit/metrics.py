@@ -1,0 +1,25 @@
+"""Prometheus metrics shared by every service, served at ``/metrics``."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+__all__ = ["HTTP_LATENCY", "HTTP_REQUESTS", "metrics_endpoint"]
+
+HTTP_REQUESTS = Counter(
+    "spotilike_http_requests_total",
+    "HTTP requests by route template and status",
+    ["service", "method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "spotilike_http_request_duration_seconds",
+    "HTTP request latency by route template",
+    ["service", "method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+async def metrics_endpoint(_request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,91 @@
+"""The settings every Spotilike service shares, read from the environment.
+
+Each service subclasses :class:`ServiceSettings` with its own prefix
+(``SPOTILIKE_<SERVICE>_``) and adds its own fields. Defaults point at the local stack, so a
+developer needs no configuration at all; outside ``SPOTILIKE_ENV=dev``/``test`` the same
+defaults would be a hole, so the settings refuse to load while any secret is missing or
+still carries its published development value.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEV_SECRET_PREFIX", "Environment", "InsecureSettingsError", "ServiceSettings"]
+
+DEV_SECRET_PREFIX = "dev-only-"  # noqa: S105 - the marker of fake secrets, not a secret
+"""Every development default of a secret starts with this, so it can be recognised."""
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+class InsecureSettingsError(ValueError):
+    pass
+
+
+class ServiceSettings(BaseSettings):
+    """Shared settings. ``service_name`` is set by each subclass as a class default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SPOTILIKE_", env_file=None, extra="ignore", frozen=True
+    )
+
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+    """Names of fields whose values are secrets: checked at start-up, never logged."""
+
+    service_name: str = "spotilike"
+    env: Environment = Field(default=Environment.DEV, validation_alias="SPOTILIKE_ENV")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = "http://localhost:8080"
+    """Where clients reach the platform (the gateway); links in emails are built from it."""
+
+    database_url: str = "postgresql+asyncpg://spotilike@127.0.0.1:55432/spotilike"
+    database_replica_url: str | None = "postgresql+asyncpg://spotilike@127.0.0.1:55433/spotilike"
+    """None sends every read to the primary (a single-node database)."""
+    read_your_writes_seconds: float = Field(default=5.0, ge=0, le=300)
+    """After a caller writes, their reads go to the primary this long: longer than replica lag."""
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+
+    redis_url: str = "redis://127.0.0.1:56379/0"
+    kafka_bootstrap_servers: str = "127.0.0.1:59092"
+    jwks_url: str = "http://127.0.0.1:8101/.well-known/jwks.json"
+    jwt_issuer: str = "https://spotilike.dev/users"
+    jwt_audience: str = "spotilike"
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def is_development(self) -> bool:
+        return self.env in (Environment.DEV, Environment.TEST)
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> ServiceSettings:
+        if self.is_development:
+            return self
+        problems = []
+        for name in self.secret_fields:
+            value: Any = getattr(self, name)
+            raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+            env_name = f"{self.model_config.get('env_prefix', '')}{name}".upper()
+            if not raw:
+                problems.append(f"{env_name} is not set")
+            elif str(raw).startswith(DEV_SECRET_PREFIX):
+                problems.append(f"{env_name} still has its development value")
+        if problems:
+            raise InsecureSettingsError(
+                f"refusing to start {self.service_name} with SPOTILIKE_ENV={self.env.value}: "
+                + "; ".join(problems)
+                + ". Set real secrets, or SPOTILIKE_ENV=dev for local work."
+            )
+        return self
