@@ -103,21 +103,33 @@ class _RequestContextMiddleware:
             return
 
         received = 0
+        rejected = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            # Past the cap, answer 413 ourselves and tell the app the client is gone:
+            # raising here would surface as a 400 from the framework's body parser.
+            nonlocal received, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLarge
+                    rejected = True
+                    status_holder["status"] = 413
+                    await _send_too_large(send, request_id, limit, scope["path"])
+                    return {"type": "http.disconnect"}
             return message
 
         async def send_with_id(message: Message) -> None:
+            if rejected:
+                return
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                response_headers = list(message.get("headers", []))
+                if not any(name.lower() == b"x-request-id" for name, _ in response_headers):
+                    response_headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = response_headers
             await send(message)
 
         context = propagate.extract(headers)
@@ -127,9 +139,9 @@ class _RequestContextMiddleware:
         ) as span:
             try:
                 await self._app(scope, limited_receive, send_with_id)
-            except _BodyTooLarge:
-                await _send_too_large(send, request_id, limit, scope["path"])
-                status_holder["status"] = 413
+            except Exception:
+                if not rejected:
+                    raise
             finally:
                 span.set_attribute("http.response.status_code", status_holder["status"])
                 self._observe(scope, status_holder["status"], started)
@@ -140,10 +152,6 @@ class _RequestContextMiddleware:
         method = scope["method"]
         HTTP_REQUESTS.labels(self._service, method, route, str(status)).inc()
         HTTP_LATENCY.labels(self._service, method, route).observe(time.perf_counter() - started)
-
-
-class _BodyTooLarge(Exception):  # noqa: N818 - control flow inside the middleware only
-    pass
 
 
 async def _send_too_large(send: Send, request_id: str, limit: int, path: str) -> None:

@@ -132,12 +132,16 @@ def problem_response(
         "detail": detail,
         "instance": request.url.path,
     }
+    response_headers = dict(headers or {})
     request_id = _request_id(request)
     if request_id is not None:
         body["request_id"] = request_id
+        # The outermost error handler answers outside the request-id middleware, so the
+        # header is set here too; the middleware skips a header that is already there.
+        response_headers.setdefault("X-Request-ID", request_id)
     body.update(extensions or {})
     return JSONResponse(
-        body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_CONTENT_TYPE
+        body, status_code=status, headers=response_headers, media_type=PROBLEM_CONTENT_TYPE
     )
 
 

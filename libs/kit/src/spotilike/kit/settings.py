@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEV_SECRET_PREFIX", "Environment", "InsecureSettingsError", "ServiceSettings"]
+__all__ = ["DEV_SECRET_PREFIX", "Environment", "ServiceSettings"]
 
 DEV_SECRET_PREFIX = "dev-only-"  # noqa: S105 - the marker of fake secrets, not a secret
 """Every development default of a secret starts with this, so it can be recognised."""
@@ -26,10 +26,6 @@ class Environment(StrEnum):
     TEST = "test"
     STAGING = "staging"
     PRODUCTION = "production"
-
-
-class InsecureSettingsError(ValueError):
-    pass
 
 
 class ServiceSettings(BaseSettings):
@@ -83,7 +79,7 @@ class ServiceSettings(BaseSettings):
             elif str(raw).startswith(DEV_SECRET_PREFIX):
                 problems.append(f"{env_name} still has its development value")
         if problems:
-            raise InsecureSettingsError(
+            raise ValueError(
                 f"refusing to start {self.service_name} with SPOTILIKE_ENV={self.env.value}: "
                 + "; ".join(problems)
                 + ". Set real secrets, or SPOTILIKE_ENV=dev for local work."
