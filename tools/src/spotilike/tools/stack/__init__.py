@@ -1,0 +1,1 @@
+"""The local infrastructure: PostgreSQL primary + replica, Valkey, Kafka, object storage."""
