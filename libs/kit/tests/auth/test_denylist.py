@@ -79,7 +79,6 @@ async def test_an_unreachable_denylist_fails_closed_with_401(
     assert raised.value.status == 401
 
 
-@pytest.mark.unit
 async def test_deny_refuses_an_empty_jti_or_a_naive_expiry() -> None:
     denylist = TokenDenylist(redis.Redis(host="127.0.0.1", port=_closed_port()))
     with pytest.raises(ValueError, match="jti"):

@@ -122,7 +122,6 @@ async def _no_keys() -> dict[str, Any]:
     return {"keys": []}
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("leeway", [-1, MAX_LEEWAY_SECONDS + 1, 3600])
 def test_a_leeway_beyond_the_limit_is_refused(leeway: float) -> None:
     with pytest.raises(ValueError, match="leeway_seconds"):

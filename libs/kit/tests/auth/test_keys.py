@@ -209,7 +209,6 @@ async def test_concurrent_lookups_of_a_cold_cache_make_one_fetch(clock: Any) -> 
     assert fetcher.calls == 1
 
 
-@pytest.mark.unit
 def test_a_cooldown_longer_than_the_key_lifetime_is_refused() -> None:
     with pytest.raises(ValueError, match="max_age_seconds"):
         JwksCache(CountingFetcher({"keys": []}), refetch_cooldown_seconds=600, max_age_seconds=60)

@@ -168,3 +168,20 @@ class ScratchTopics:
 def kafka_topics(kafka_bootstrap: str) -> ScratchTopics:
     """A unique topic prefix per test, so tests on one broker never see each other's events."""
     return ScratchTopics(prefix=f"t{uuid.uuid4().hex[:10]}.", bootstrap_servers=kafka_bootstrap)
+
+
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test belongs to exactly one tier, so `-m unit` really runs without servers."""
+    wrong = []
+    for item in items:
+        tiers = [tier for tier in TIERS if item.get_closest_marker(tier) is not None]
+        if len(tiers) != 1:
+            wrong.append(f"{item.nodeid}: {tiers or 'no tier'}")
+    if wrong:
+        raise pytest.UsageError(
+            "each test needs exactly one of the markers unit, integration, e2e:\n  "
+            + "\n  ".join(wrong)
+        )

@@ -1,0 +1,58 @@
+# Spotilike developer entry points. Every target installs what it needs first: uv (if it
+# is missing) and the locked Python environment. Prerequisites are in README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV := $(shell command -v uv 2>/dev/null || { \
+	python3 -m pip install --quiet --disable-pip-version-check uv >&2 || \
+	python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages uv >&2; \
+	command -v uv 2>/dev/null || echo "python3 -m uv"; })
+RUN := $(UV) run --frozen
+
+.PHONY: help sync up down status test test-unit test-integration lint format bench snapshot
+
+help:
+	@echo "make up      start the local platform (today: the infrastructure stack)"
+	@echo "make down    stop it"
+	@echo "make test    lint + every test tier (unit, integration, e2e)"
+	@echo "make lint    ruff, formatting, mypy, import-linter"
+	@echo "make bench   benchmarks (results go to docs/benchmarks.md by hand)"
+
+sync:
+	@test -n "$(UV)" || { echo "uv is missing and could not be installed with pip" >&2; exit 1; }
+	$(UV) sync --frozen
+
+up: sync
+	$(RUN) spotilike stack up
+	$(RUN) spotilike stack status
+
+down: sync
+	$(RUN) spotilike stack down
+
+status: sync
+	$(RUN) spotilike stack status
+
+lint: sync
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy libs/kit/src libs/contracts/src tools/src
+	$(RUN) lint-imports
+
+format: sync
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+test-unit: sync
+	$(RUN) pytest -m unit -q
+
+test-integration: sync
+	$(RUN) pytest -m "integration or e2e" -q
+
+test: lint test-unit test-integration
+
+snapshot: sync
+	$(RUN) spotilike contracts snapshot
+
+bench: sync
+	$(RUN) spotilike stack up
+	$(RUN) python bench/outbox_relay.py
