@@ -90,3 +90,15 @@ def test_topics_are_well_formed() -> None:
         assert t.partitions >= 1
         assert t.dlq == t.name + ".dlq"
         assert t.name == t.name.lower()
+
+
+def test_the_committed_asyncapi_document_matches_the_code() -> None:
+    import json
+
+    from spotilike.contracts.asyncapi import build_document
+
+    committed = Path(__file__).parents[3] / "docs" / "asyncapi.json"
+    assert committed.is_file(), "run `spotilike contracts asyncapi`"
+    assert json.loads(committed.read_text()) == json.loads(json.dumps(build_document())), (
+        "docs/asyncapi.json is stale: run `spotilike contracts asyncapi`"
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from spotilike.tools.contracts import contracts_app
+from spotilike.tools.migrate import migrate
 from spotilike.tools.stack.commands import stack_app
 
 __all__ = ["app"]
@@ -14,3 +16,5 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(stack_app, name="stack")
+app.add_typer(contracts_app, name="contracts")
+app.command()(migrate)

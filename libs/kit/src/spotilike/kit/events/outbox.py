@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 NOTIFY_CHANNEL = "spotilike_outbox"
+_NOTIFIED = "spotilike_outbox_notified"
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,15 @@ class Outbox:
                 payload=event.data,
             )
         )
-        # Delivered only if the transaction commits, which is exactly when the relay
-        # has something new to publish.
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+        # Delivered only if the transaction commits, which is exactly when the relay has
+        # something new to publish. Once per transaction: PostgreSQL folds identical
+        # notifications anyway, so more would only cost round trips.
+        transaction = session.sync_session.get_transaction()
+        if transaction is None or session.info.get(_NOTIFIED) is not transaction:
+            await session.execute(
+                text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL}
+            )
+            session.info[_NOTIFIED] = session.sync_session.get_transaction()
         return event
 
 
