@@ -175,3 +175,35 @@ async def test_ten_thousand_events_survive_three_sigkills_with_no_double_effects
     numbers = await _effect_numbers(database)
     assert len(numbers) == total, f"{len(numbers) - len(set(numbers))} double effects"
     assert set(numbers) == set(range(total))
+
+
+async def test_the_handler_runs_in_the_producers_trace_with_its_request_id(
+    database: Database, kafka_topics: ScratchTopics, kafka_bootstrap: str
+) -> None:
+    from opentelemetry import trace
+
+    from spotilike.kit.context import current_request_id
+
+    (topic,) = await kafka_topics.create(NumberedV1.topic)
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    event = CloudEvent.create(
+        NumberedV1(number=5),
+        source="kit-test",
+        extensions={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01", "requestid": "req-42"},
+    )
+    seen: dict[str, object] = {}
+
+    async def observe(session: AsyncSession, event: CloudEvent, payload: EventData) -> None:
+        seen["trace_id"] = format(trace.get_current_span().get_span_context().trace_id, "032x")
+        seen["request_id"] = current_request_id()
+
+    await _produce(kafka_bootstrap, topic, [event])
+    runner = ConsumerRunner(
+        group=kafka_topics.prefix + "trace",
+        bootstrap_servers=kafka_bootstrap,
+        database=database,
+        tables=tables,
+        handlers={topic: observe},
+    )
+    await _run_until(runner, lambda: runner.handled >= 1)
+    assert seen == {"trace_id": trace_id, "request_id": "req-42"}

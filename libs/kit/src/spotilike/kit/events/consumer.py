@@ -23,6 +23,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.structs import OffsetAndMetadata
+from opentelemetry import propagate, trace
 from prometheus_client import Counter, Gauge
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,7 @@ from spotilike.kit.db import Database
 from spotilike.kit.events.envelope import CloudEvent, InvalidEventError
 from spotilike.kit.events.outbox import MessagingTables
 from spotilike.kit.events.producer import idempotent_producer
+from spotilike.kit.tracing import tracer
 
 __all__ = ["ConsumerRunner", "Handler", "RetryPolicy"]
 
@@ -167,29 +169,47 @@ class ConsumerRunner:
             return
         handler = self._handlers[record.topic]
         token = request_id_var.set(event.extensions.get("requestid"))
+        # Continue the producing request's trace, so one trace spans HTTP and Kafka.
+        parent = propagate.extract({"traceparent": event.extensions.get("traceparent", "")})
         try:
-            for attempt in range(1, self._retry.max_attempts + 1):
-                try:
-                    applied = await self._apply(handler, event, payload)
-                except Exception as exc:
-                    if attempt == self._retry.max_attempts:
-                        await self._dead_letter(record, dead_letters, exc, attempts=attempt)
-                        return
-                    _log.warning(
-                        "event_handler_failed",
-                        group=self.group,
-                        topic=record.topic,
-                        event_id=str(event.id),
-                        attempt=attempt,
-                        error=str(exc),
-                    )
-                    await asyncio.sleep(self._retry.delay(attempt))
-                else:
-                    outcome = "applied" if applied else "duplicate"
-                    CONSUMED.labels(self.group, record.topic, outcome).inc()
-                    return
+            with tracer().start_as_current_span(
+                f"consume {record.topic}",
+                context=parent,
+                kind=trace.SpanKind.CONSUMER,
+                attributes={"messaging.system": "kafka", "messaging.message.id": str(event.id)},
+            ):
+                await self._apply_with_retries(record, dead_letters, handler, event, payload)
         finally:
             request_id_var.reset(token)
+
+    async def _apply_with_retries(
+        self,
+        record: ConsumerRecord,
+        dead_letters: AIOKafkaProducer,
+        handler: Handler,
+        event: CloudEvent,
+        payload: EventData,
+    ) -> None:
+        for attempt in range(1, self._retry.max_attempts + 1):
+            try:
+                applied = await self._apply(handler, event, payload)
+            except Exception as exc:
+                if attempt == self._retry.max_attempts:
+                    await self._dead_letter(record, dead_letters, exc, attempts=attempt)
+                    return
+                _log.warning(
+                    "event_handler_failed",
+                    group=self.group,
+                    topic=record.topic,
+                    event_id=str(event.id),
+                    attempt=attempt,
+                    error=str(exc),
+                )
+                await asyncio.sleep(self._retry.delay(attempt))
+            else:
+                outcome = "applied" if applied else "duplicate"
+                CONSUMED.labels(self.group, record.topic, outcome).inc()
+                return
 
     async def _apply(self, handler: Handler, event: CloudEvent, payload: EventData) -> bool:
         async with self._database.transaction() as session:
