@@ -25,12 +25,12 @@ import psutil
 from spotilike.tools.stack.config import StackConfig
 from spotilike.tools.stack.errors import StackError
 from spotilike.tools.stack.process import (
+    await_ready,
     find_process,
     read_pid,
     spawn,
-    stop_process,
+    stop_tracked,
     tail,
-    wait_until,
     write_pid,
 )
 
@@ -180,21 +180,10 @@ class Kafka:
         )
         write_pid(self._pid_file, pid)
 
-        def ready_or_dead() -> bool:
-            return self.process() is None or self.is_ready()
-
-        if not wait_until(ready_or_dead, timeout=timeout, interval=0.5) or self.process() is None:
-            raise StackError(
-                self.name,
-                f"the broker did not become ready on port {self._config.kafka_port}"
-                f"\n--- {self._log_path} ---\n{tail(self._log_path)}",
-            )
+        await_ready(self, port=self._config.kafka_port, timeout=timeout, interval=0.5)
 
     def stop(self, timeout: float) -> None:
-        process = self.process()
-        if process is not None:
-            stop_process(process, timeout)
-        self._pid_file.unlink(missing_ok=True)
+        stop_tracked(self.process(), self._pid_file, timeout)
 
     def ensure_topics(self, topics: Iterable[Topic]) -> list[str]:
         """Creates the registry's topics (and their DLQs) that are missing; returns those."""

@@ -19,19 +19,25 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
 from spotilike.tools.stack.errors import StackError
 
+if TYPE_CHECKING:
+    from spotilike.tools.stack.component import Component
+
 __all__ = [
     "SystemUser",
+    "await_ready",
     "find_process",
     "port_holder",
     "read_pid",
     "require_ports_free",
     "spawn",
     "stop_process",
+    "stop_tracked",
     "tail",
     "wait_until",
     "write_pid",
@@ -216,3 +222,26 @@ def tail(path: Path, lines: int = 20) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+def await_ready(component: Component, *, port: int, timeout: float, interval: float = 0.25) -> None:
+    """Waits until a just-spawned server answers; a crash or a time-out quotes its log."""
+
+    def ready_or_dead() -> bool:
+        return component.process() is None or component.is_ready()
+
+    if not wait_until(ready_or_dead, timeout=timeout, interval=interval) or (
+        component.process() is None
+    ):
+        raise StackError(
+            component.name,
+            f"did not become ready on port {port}"
+            f"\n--- {component.log_path} ---\n{tail(component.log_path)}",
+        )
+
+
+def stop_tracked(process: psutil.Process | None, pid_file: Path, timeout: float) -> None:
+    """Stops a server we spawned (if it still runs) and forgets its pid."""
+    if process is not None:
+        stop_process(process, timeout)
+    pid_file.unlink(missing_ok=True)

@@ -11,12 +11,11 @@ import redis
 from spotilike.tools.stack.config import StackConfig
 from spotilike.tools.stack.errors import StackError
 from spotilike.tools.stack.process import (
+    await_ready,
     find_process,
     read_pid,
     spawn,
-    stop_process,
-    tail,
-    wait_until,
+    stop_tracked,
     write_pid,
 )
 
@@ -92,18 +91,7 @@ class Valkey:
         )
         write_pid(self._pid_file, pid)
 
-        def ready_or_dead() -> bool:
-            return self.process() is None or self.is_ready()
-
-        if not wait_until(ready_or_dead, timeout=timeout) or self.process() is None:
-            raise StackError(
-                self.name,
-                f"did not become ready on port {self._config.valkey_port}"
-                f"\n--- {self._log_path} ---\n{tail(self._log_path)}",
-            )
+        await_ready(self, port=self._config.valkey_port, timeout=timeout)
 
     def stop(self, timeout: float) -> None:
-        process = self.process()
-        if process is not None:
-            stop_process(process, timeout)
-        self._pid_file.unlink(missing_ok=True)
+        stop_tracked(self.process(), self._pid_file, timeout)
