@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from spotilike.kit.db import Database
+from spotilike.kit.events import ConsumerRunner
 from spotilike.tools.pytest_plugin import ScratchDatabase
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -86,3 +87,17 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+async def run_until(runner: ConsumerRunner, done: Callable[[], bool], timeout: float = 45) -> None:
+    """Runs the consumer in this process until ``done()`` holds, then stops it cleanly."""
+    task = asyncio.create_task(runner.run())
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not done() and loop.time() < deadline and not task.done():
+            await asyncio.sleep(0.05)
+    finally:
+        runner.stop()
+        await task
+    assert done(), "the consumer did not get through the messages in time"

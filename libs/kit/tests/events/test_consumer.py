@@ -7,7 +7,7 @@ from subprocess import Popen
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from conftest import read_topic
+from conftest import read_topic, run_until
 from eventsupport import NumberedV1, effects, record_effect, tables
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,19 +47,6 @@ async def _effect_numbers(database: Database) -> list[int]:
         return list((await session.scalars(select(effects.c.number))).all())
 
 
-async def _run_until(runner: ConsumerRunner, done: Callable[[], bool], timeout: float = 45) -> None:
-    task = asyncio.create_task(runner.run())
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not done() and loop.time() < deadline and not task.done():
-            await asyncio.sleep(0.05)
-    finally:
-        runner.stop()
-        await task
-    assert done(), "the consumer did not get through the messages in time"
-
-
 async def test_duplicate_delivery_has_one_effect(
     database: Database, kafka_topics: ScratchTopics, kafka_bootstrap: str
 ) -> None:
@@ -73,7 +60,7 @@ async def test_duplicate_delivery_has_one_effect(
         tables=tables,
         handlers={topic: record_effect},
     )
-    await _run_until(runner, lambda: runner.handled >= 4)
+    await run_until(runner, lambda: runner.handled >= 4)
     assert sorted(await _effect_numbers(database)) == [1, 2]
 
 
@@ -99,7 +86,7 @@ async def test_poison_message_is_retried_then_dead_lettered_and_the_partition_fl
         handlers={topic: fragile},
         retry=RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05),
     )
-    await _run_until(runner, lambda: runner.handled >= 3)
+    await run_until(runner, lambda: runner.handled >= 3)
 
     assert attempts == {12: 1, 13: 4, 14: 1}
     assert sorted(await _effect_numbers(database)) == [12, 14], "a failed attempt left an effect"
@@ -130,7 +117,7 @@ async def test_a_message_that_is_not_a_cloudevent_goes_straight_to_the_dlq(
         tables=tables,
         handlers={topic: record_effect},
     )
-    await _run_until(runner, lambda: runner.handled >= 2)
+    await run_until(runner, lambda: runner.handled >= 2)
     (dead,) = await read_topic(kafka_bootstrap, dlq, expected=1)
     assert dict(dead.headers)["dlq_attempts"] == b"0"
     assert b"missing headers" in dict(dead.headers)["dlq_error"]
@@ -205,5 +192,5 @@ async def test_the_handler_runs_in_the_producers_trace_with_its_request_id(
         tables=tables,
         handlers={topic: observe},
     )
-    await _run_until(runner, lambda: runner.handled >= 1)
+    await run_until(runner, lambda: runner.handled >= 1)
     assert seen == {"trace_id": trace_id, "request_id": "req-42"}

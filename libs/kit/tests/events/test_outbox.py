@@ -7,7 +7,7 @@ from subprocess import Popen
 from uuid import UUID
 
 import pytest
-from conftest import read_topic
+from conftest import read_topic, run_until
 from eventsupport import NumberedV1, tables
 from sqlalchemy import func, select
 
@@ -164,27 +164,7 @@ async def test_relay_killed_after_publishing_duplicates_and_the_consumer_absorbs
         tables=tables,
         handlers={topic: record_effect},
     )
-    task = asyncio.create_task(runner.run())
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 30
-        processed = 0
-        while loop.time() < deadline:
-            async with database.write_session() as session:
-                processed = int(
-                    await session.scalar(select(func.count()).select_from(tables.processed_events))
-                    or 0
-                )
-            if processed >= 10 and runner_is_idle(runner):
-                break
-            await asyncio.sleep(0.2)
-    finally:
-        runner.stop()
-        await task
+    await run_until(runner, lambda: runner.handled >= 20)
     async with database.write_session() as session:
         numbers = (await session.scalars(select(effects.c.number))).all()
     assert sorted(numbers) == list(range(10))
-
-
-def runner_is_idle(runner: ConsumerRunner) -> bool:
-    return runner.handled >= 20
