@@ -51,6 +51,7 @@ from spotilike.kit.events import (
     idempotent_producer,
     messaging_tables,
 )
+from spotilike.kit.migrations import drop_database, ensure_database
 from spotilike.tools.stack.config import StackConfig
 
 SOURCE = "bench"
@@ -193,22 +194,6 @@ async def _end_offsets(bootstrap: str, topic: str) -> int:
     return sum(offsets.values())
 
 
-async def _create_database(admin_dsn: str, name: str) -> None:
-    connection = await asyncpg.connect(admin_dsn, timeout=10)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-
-
-async def _drop_database(admin_dsn: str, name: str) -> None:
-    connection = await asyncpg.connect(admin_dsn, timeout=10)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 async def _check_stack(admin_dsn: str, bootstrap: str) -> AIOKafkaAdminClient:
     try:
         connection = await asyncpg.connect(admin_dsn, timeout=10)
@@ -238,9 +223,9 @@ async def bench(args: argparse.Namespace) -> Results:
     )
 
     admin = await _check_stack(admin_dsn, bootstrap)
-    await _create_database(admin_dsn, db_name)
     db_dsn = admin_dsn.rsplit("/", 1)[0] + "/" + db_name
     db_url = db_dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    await ensure_database(db_url)
     database = Database(primary_url=db_url)
     producer = idempotent_producer(bootstrap, client_id=f"bench-{run_id}")
     topics_created = False
@@ -308,7 +293,7 @@ async def bench(args: argparse.Namespace) -> Results:
         if topics_created:
             await admin.delete_topics([reference_topic, relay_topic])
         await admin.close()
-        await _drop_database(admin_dsn, db_name)
+        await drop_database(db_url)
     return results
 
 

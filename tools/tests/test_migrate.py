@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner
 
-from spotilike.kit.migrations import upgrade
+from spotilike.kit.migrations import drop_database, upgrade
 from spotilike.tools.cli import app
 from spotilike.tools.stack.config import StackEndpoints
 
@@ -69,7 +69,8 @@ async def _fetch(dsn: str, sql: str) -> list[asyncpg.Record]:
 def database_name(stack: StackEndpoints) -> str:
     name = f"migrate_{uuid.uuid4().hex[:8]}"
     yield name
-    asyncio.run(_fetch(stack.postgres_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    base = stack.postgres_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    asyncio.run(drop_database(f"{base}/{name}"))
 
 
 def test_upgrade_creates_the_database_and_is_idempotent(

@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from typer.testing import CliRunner
 
 from spotilike.contracts.topics import TOPICS
+from spotilike.kit.migrations import ensure_database
 from spotilike.tools.cli import app
 from spotilike.tools.stack.component import State
 from spotilike.tools.stack.config import StackConfig
@@ -120,10 +121,10 @@ async def test_the_replica_answers_with_pg_is_in_recovery_over_its_dsn(
 
 
 async def test_create_database_is_idempotent_and_has_pg_trgm(running: RunningStack) -> None:
-    stack = running.stack
-    assert stack.create_database("catalog_test") is True
-    assert stack.create_database("catalog_test") is False
-    dsn = stack.endpoints.postgres_dsn.rsplit("/", 1)[0] + "/catalog_test"
+    dsn = running.stack.endpoints.postgres_dsn.rsplit("/", 1)[0] + "/catalog_test"
+    url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    assert await ensure_database(url) is True
+    assert await ensure_database(url) is False
     connection = await asyncpg.connect(dsn)
     try:
         await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -132,9 +133,14 @@ async def test_create_database_is_idempotent_and_has_pg_trgm(running: RunningSta
         await connection.close()
 
 
-def test_create_database_refuses_an_unsafe_name(running: RunningStack) -> None:
+async def test_create_database_refuses_an_unsafe_name(running: RunningStack) -> None:
+    base = running.stack.endpoints.postgres_dsn.rsplit("/", 1)[0]
+    url = (
+        base.replace("postgresql://", "postgresql+asyncpg://", 1)
+        + '/x"; DROP DATABASE postgres; --'
+    )
     with pytest.raises(ValueError, match="not a valid database name"):
-        running.stack.create_database('x"; DROP DATABASE postgres; --')
+        await ensure_database(url)
 
 
 async def test_every_registry_topic_exists_with_its_partitions(running: RunningStack) -> None:

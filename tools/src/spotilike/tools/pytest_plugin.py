@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from spotilike.kit.migrations import drop_database, ensure_database
 from spotilike.tools.stack.config import StackConfig, StackEndpoints
 
 __all__ = [
@@ -82,22 +83,6 @@ def _sqlalchemy_url(libpq_dsn: str, database: str) -> str:
     return _asyncpg_dsn(libpq_dsn, database).replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
-async def _create_database(admin_dsn: str, name: str) -> None:
-    connection = await asyncpg.connect(admin_dsn)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-
-
-async def _drop_database(admin_dsn: str, name: str) -> None:
-    connection = await asyncpg.connect(admin_dsn)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 async def wait_for_replica(primary_dsn: str, replica_dsn: str, *, timeout: float = 15.0) -> None:
     """Returns once the replica has replayed everything the primary had written so far."""
     primary = await asyncpg.connect(primary_dsn)
@@ -127,18 +112,19 @@ def fresh_database(
     """
     module = re.sub(r"[^a-z0-9]+", "_", request.module.__name__.rsplit(".", 1)[-1].lower())
     name = f"t_{module[:40]}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_create_database(stack.postgres_dsn, name))
+    primary_url = _sqlalchemy_url(stack.postgres_dsn, name)
+    asyncio.run(ensure_database(primary_url))
     asyncio.run(wait_for_replica(stack.postgres_dsn, stack.postgres_replica_dsn))
     try:
         yield ScratchDatabase(
             name=name,
-            primary_url=_sqlalchemy_url(stack.postgres_dsn, name),
+            primary_url=primary_url,
             replica_url=_sqlalchemy_url(stack.postgres_replica_dsn, name),
             primary_dsn=_asyncpg_dsn(stack.postgres_dsn, name),
             replica_dsn=_asyncpg_dsn(stack.postgres_replica_dsn, name),
         )
     finally:
-        asyncio.run(_drop_database(stack.postgres_dsn, name))
+        asyncio.run(drop_database(primary_url))
 
 
 @dataclass(frozen=True)

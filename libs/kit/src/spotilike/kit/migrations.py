@@ -16,6 +16,7 @@ config (``sqlalchemy.url``), never through a module-level global.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import asyncpg
@@ -25,7 +26,7 @@ from sqlalchemy import Connection, MetaData, pool
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-__all__ = ["alembic_config", "ensure_database", "run_env", "upgrade"]
+__all__ = ["alembic_config", "drop_database", "ensure_database", "run_env", "upgrade"]
 
 
 def alembic_config(migrations_dir: Path, url: str) -> Config:
@@ -35,14 +36,29 @@ def alembic_config(migrations_dir: Path, url: str) -> Config:
     return config
 
 
-async def ensure_database(url: str) -> bool:
-    """Creates the database named in ``url`` on its server; True when it was created."""
+_DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _admin_connection_and_name(url: str) -> tuple[str, str]:
+    """The maintenance-database DSN of ``url``'s server, and the database ``url`` names.
+
+    The name is checked because CREATE/DROP DATABASE take no bind parameters.
+    """
     parsed = make_url(url)
-    name = parsed.database
-    if not name or not name.replace("_", "").isalnum():
-        raise ValueError(f"refusing to create a database named {name!r}")
+    name = parsed.database or ""
+    if not _DATABASE_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a valid database name (lowercase, digits, _)")
     admin = parsed.set(drivername="postgresql", database="postgres")
-    connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
+    return admin.render_as_string(hide_password=False), name
+
+
+async def ensure_database(url: str) -> bool:
+    """Creates the database named in ``url`` on its server; True when it was created.
+
+    Safe to call concurrently: losing a creation race counts as "it exists".
+    """
+    admin_dsn, name = _admin_connection_and_name(url)
+    connection = await asyncpg.connect(admin_dsn)
     try:
         exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if exists:
@@ -52,6 +68,16 @@ async def ensure_database(url: str) -> bool:
         except asyncpg.DuplicateDatabaseError:
             return False
         return True
+    finally:
+        await connection.close()
+
+
+async def drop_database(url: str) -> None:
+    """Drops the database named in ``url``, disconnecting its sessions; absent is fine."""
+    admin_dsn, name = _admin_connection_and_name(url)
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
 

@@ -28,7 +28,6 @@ from spotilike.tools.stack.postgres import (
     PostgresPrimary,
     PostgresReplica,
     PostgresTools,
-    create_database,
 )
 from spotilike.tools.stack.process import port_holder, require_ports_free, wait_until
 from spotilike.tools.stack.valkey import Valkey
@@ -136,10 +135,6 @@ class Stack:
 
     def log_paths(self) -> dict[str, Path]:
         return {component.name: component.log_path for component in self.components}
-
-    def create_database(self, name: str) -> bool:
-        """Creates database ``name`` on the primary if missing; True when it created it."""
-        return create_database(self.config, name)
 
     def _bring_up(self, component: Component) -> bool:
         timeout = self.config.start_timeout

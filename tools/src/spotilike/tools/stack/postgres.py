@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -29,7 +28,6 @@ __all__ = [
     "PostgresPrimary",
     "PostgresReplica",
     "PostgresTools",
-    "create_database",
     "default_pg_bin",
 ]
 
@@ -38,7 +36,6 @@ _DROP_SLOT = (
     "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
     "WHERE slot_name = 'spotilike_replica'"
 )
-_DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 _PG_HBA = """\
 # Written by `spotilike stack`. Local development only: trust on loopback, nothing else.
@@ -376,28 +373,3 @@ class PostgresReplica(_PostgresServer):
         if result.returncode != 0:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             raise StackError(self._name, f"pg_basebackup failed:\n{result.stderr.strip()}")
-
-
-def create_database(config: StackConfig, name: str) -> bool:
-    """Creates database ``name`` on the primary unless it exists; True when it created it.
-
-    One database per service, created on demand by the service's migration step. Safe to
-    call concurrently: losing a creation race counts as "it exists".
-    """
-    if not _DATABASE_NAME.fullmatch(name):
-        raise ValueError(f"{name!r} is not a valid database name (lowercase, digits, _)")
-    tools = PostgresTools(config)
-    # psql takes no bind parameters; the name is safe because it matched _DATABASE_NAME.
-    exists = tools.psql(
-        config.pg_port,
-        f"SELECT 1 FROM pg_database WHERE datname = '{name}'",  # noqa: S608
-    )
-    if exists == "1":
-        return False
-    try:
-        tools.psql(config.pg_port, f'CREATE DATABASE "{name}"')
-    except StackError as error:
-        if "already exists" in str(error):
-            return False
-        raise
-    return True
