@@ -3,8 +3,9 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -12,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from spotilike.kit.db import Database
-from spotilike.kit.events import ConsumerRunner
-from spotilike.tools.pytest_plugin import ScratchDatabase
+from spotilike.kit.events import ConsumerRunner, Handler
+from spotilike.tools.pytest_plugin import ScratchDatabase, ScratchTopics
 
 sys.path.insert(0, str(Path(__file__).parent))
 import eventsupport
@@ -40,6 +41,25 @@ async def database(events_database: ScratchDatabase) -> AsyncIterator[Database]:
         await session.execute(text("TRUNCATE outbox, processed_events, effects"))
     yield db
     await db.dispose()
+
+
+@pytest.fixture
+def consumer(
+    database: Database, kafka_topics: ScratchTopics, kafka_bootstrap: str
+) -> Callable[..., ConsumerRunner]:
+    """Builds an in-process consumer on the test's database, with a group of its own."""
+
+    def make(name: str, handlers: Mapping[str, Handler], **options: Any) -> ConsumerRunner:
+        return ConsumerRunner(
+            group=kafka_topics.prefix + name,
+            bootstrap_servers=kafka_bootstrap,
+            database=database,
+            tables=eventsupport.tables,
+            handlers=handlers,
+            **options,
+        )
+
+    return make
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from subprocess import Popen
 import pytest
 from aiokafka import AIOKafkaProducer
 from conftest import read_topic, run_until
-from eventsupport import NumberedV1, effects, record_effect, tables
+from eventsupport import NumberedV1, effects, record_effect
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,24 +48,24 @@ async def _effect_numbers(database: Database) -> list[int]:
 
 
 async def test_duplicate_delivery_has_one_effect(
-    database: Database, kafka_topics: ScratchTopics, kafka_bootstrap: str
+    database: Database,
+    kafka_topics: ScratchTopics,
+    kafka_bootstrap: str,
+    consumer: Callable[..., ConsumerRunner],
 ) -> None:
     (topic,) = await kafka_topics.create(NumberedV1.topic)
     first, second = _event(1), _event(2)
     await _produce(kafka_bootstrap, topic, [first, first, second, first])
-    runner = ConsumerRunner(
-        group=kafka_topics.prefix + "dup",
-        bootstrap_servers=kafka_bootstrap,
-        database=database,
-        tables=tables,
-        handlers={topic: record_effect},
-    )
+    runner = consumer("dup", {topic: record_effect})
     await run_until(runner, lambda: runner.handled >= 4)
     assert sorted(await _effect_numbers(database)) == [1, 2]
 
 
 async def test_poison_message_is_retried_then_dead_lettered_and_the_partition_flows_on(
-    database: Database, kafka_topics: ScratchTopics, kafka_bootstrap: str
+    database: Database,
+    kafka_topics: ScratchTopics,
+    kafka_bootstrap: str,
+    consumer: Callable[..., ConsumerRunner],
 ) -> None:
     topic, dlq = await kafka_topics.create(NumberedV1.topic, NumberedV1.topic + ".dlq")
     attempts: dict[int, int] = {}
@@ -78,12 +78,9 @@ async def test_poison_message_is_retried_then_dead_lettered_and_the_partition_fl
             raise ValueError("thirteen is unlucky")
 
     await _produce(kafka_bootstrap, topic, [_event(12), _event(13), _event(14)])
-    runner = ConsumerRunner(
-        group=kafka_topics.prefix + "poison",
-        bootstrap_servers=kafka_bootstrap,
-        database=database,
-        tables=tables,
-        handlers={topic: fragile},
+    runner = consumer(
+        "poison",
+        {topic: fragile},
         retry=RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05),
     )
     await run_until(runner, lambda: runner.handled >= 3)
@@ -100,7 +97,10 @@ async def test_poison_message_is_retried_then_dead_lettered_and_the_partition_fl
 
 
 async def test_a_message_that_is_not_a_cloudevent_goes_straight_to_the_dlq(
-    database: Database, kafka_topics: ScratchTopics, kafka_bootstrap: str
+    database: Database,
+    kafka_topics: ScratchTopics,
+    kafka_bootstrap: str,
+    consumer: Callable[..., ConsumerRunner],
 ) -> None:
     topic, dlq = await kafka_topics.create(NumberedV1.topic, NumberedV1.topic + ".dlq")
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
@@ -110,13 +110,7 @@ async def test_a_message_that_is_not_a_cloudevent_goes_straight_to_the_dlq(
     finally:
         await producer.stop()
     await _produce(kafka_bootstrap, topic, [_event(7)])
-    runner = ConsumerRunner(
-        group=kafka_topics.prefix + "garbage",
-        bootstrap_servers=kafka_bootstrap,
-        database=database,
-        tables=tables,
-        handlers={topic: record_effect},
-    )
+    runner = consumer("garbage", {topic: record_effect})
     await run_until(runner, lambda: runner.handled >= 2)
     (dead,) = await read_topic(kafka_bootstrap, dlq, expected=1)
     assert dict(dead.headers)["dlq_attempts"] == b"0"
@@ -165,7 +159,10 @@ async def test_ten_thousand_events_survive_three_sigkills_with_no_double_effects
 
 
 async def test_the_handler_runs_in_the_producers_trace_with_its_request_id(
-    database: Database, kafka_topics: ScratchTopics, kafka_bootstrap: str
+    database: Database,
+    kafka_topics: ScratchTopics,
+    kafka_bootstrap: str,
+    consumer: Callable[..., ConsumerRunner],
 ) -> None:
     from opentelemetry import trace
 
@@ -185,12 +182,6 @@ async def test_the_handler_runs_in_the_producers_trace_with_its_request_id(
         seen["request_id"] = current_request_id()
 
     await _produce(kafka_bootstrap, topic, [event])
-    runner = ConsumerRunner(
-        group=kafka_topics.prefix + "trace",
-        bootstrap_servers=kafka_bootstrap,
-        database=database,
-        tables=tables,
-        handlers={topic: observe},
-    )
+    runner = consumer("trace", {topic: observe})
     await run_until(runner, lambda: runner.handled >= 1)
     assert seen == {"trace_id": trace_id, "request_id": "req-42"}

@@ -141,6 +141,7 @@ async def test_relay_killed_after_publishing_duplicates_and_the_consumer_absorbs
     kafka_topics: ScratchTopics,
     kafka_bootstrap: str,
     spawn: Callable[..., Popen[bytes]],
+    consumer: Callable[..., ConsumerRunner],
 ) -> None:
     from eventsupport import effects, record_effect
 
@@ -157,13 +158,7 @@ async def test_relay_killed_after_publishing_duplicates_and_the_consumer_absorbs
     records = await read_topic(kafka_bootstrap, topic, expected=20)
     assert len(records) == 20, "each event should have been published twice"
 
-    runner = ConsumerRunner(
-        group=kafka_topics.prefix + "absorb",
-        bootstrap_servers=kafka_bootstrap,
-        database=database,
-        tables=tables,
-        handlers={topic: record_effect},
-    )
+    runner = consumer("absorb", {topic: record_effect})
     await run_until(runner, lambda: runner.handled >= 20)
     async with database.write_session() as session:
         numbers = (await session.scalars(select(effects.c.number))).all()
