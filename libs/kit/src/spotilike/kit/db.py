@@ -199,12 +199,9 @@ async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    session = await _database(request).read_session(caller_key(request))
-    async with session:
-        try:
-            yield session
-        finally:
-            await session.rollback()
+    # Closing the session returns its connection with the read transaction rolled back.
+    async with await _database(request).read_session(caller_key(request)) as session:
+        yield session
 
 
 WriteSession = Annotated[AsyncSession, Depends(write_session, scope="function")]
