@@ -9,33 +9,34 @@ from pydantic import Field
 from spotilike.contracts.events.base import EventData
 
 __all__ = [
+    "Follow",
     "FollowAddedV1",
     "FollowRemovedV1",
+    "Like",
     "LikeAddedV1",
     "LikeRemovedV1",
     "PlaylistCreatedV1",
     "PlaylistDeletedV1",
+    "PlaylistState",
     "PlaylistTracksChangedV1",
     "PlaylistUpdatedV1",
 ]
 
 
-class PlaylistCreatedV1(EventData):
+class PlaylistState(EventData):
+    playlist_id: UUID
+    owner_id: UUID
+    revision: int = Field(ge=0)
+    name: str
+    public: bool
+
+
+class PlaylistCreatedV1(PlaylistState):
     topic = "playlist.created"
-    playlist_id: UUID
-    owner_id: UUID
-    revision: int = Field(ge=0)
-    name: str
-    public: bool
 
 
-class PlaylistUpdatedV1(EventData):
+class PlaylistUpdatedV1(PlaylistState):
     topic = "playlist.updated"
-    playlist_id: UUID
-    owner_id: UUID
-    revision: int = Field(ge=0)
-    name: str
-    public: bool
 
 
 class PlaylistDeletedV1(EventData):
@@ -53,25 +54,27 @@ class PlaylistTracksChangedV1(EventData):
     track_ids: tuple[UUID, ...]
 
 
-class LikeAddedV1(EventData):
+class Like(EventData):
+    user_id: UUID
+    track_id: UUID
+
+
+class LikeAddedV1(Like):
     topic = "playlist.like.added"
-    user_id: UUID
-    track_id: UUID
 
 
-class LikeRemovedV1(EventData):
+class LikeRemovedV1(Like):
     topic = "playlist.like.removed"
+
+
+class Follow(EventData):
     user_id: UUID
-    track_id: UUID
+    followed_user_id: UUID
 
 
-class FollowAddedV1(EventData):
+class FollowAddedV1(Follow):
     topic = "social.follow.added"
-    user_id: UUID
-    followed_user_id: UUID
 
 
-class FollowRemovedV1(EventData):
+class FollowRemovedV1(Follow):
     topic = "social.follow.removed"
-    user_id: UUID
-    followed_user_id: UUID
