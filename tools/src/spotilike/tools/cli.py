@@ -1,6 +1,12 @@
-"""The `spotilike` command. Each area adds its own sub-command group here."""
+"""The `spotilike` command. Each area adds its own sub-command group here.
+
+Services contribute their own groups (``spotilike users rotate-keys``) through the
+``spotilike.cli`` entry point group, so the tools never import a service.
+"""
 
 from __future__ import annotations
+
+from importlib.metadata import entry_points
 
 import typer
 
@@ -18,3 +24,6 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 app.add_typer(contracts_app, name="contracts")
 app.command()(migrate)
+
+for _entry in sorted(entry_points(group="spotilike.cli"), key=lambda entry: entry.name):
+    app.add_typer(_entry.load(), name=_entry.name)

@@ -12,10 +12,13 @@ import asyncio
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -29,6 +32,7 @@ __all__ = [
     "kafka_bootstrap",
     "kafka_topics",
     "redis_url",
+    "running_app",
     "stack",
     "wait_for_replica",
 ]
@@ -154,6 +158,28 @@ class ScratchTopics:
 def kafka_topics(kafka_bootstrap: str) -> ScratchTopics:
     """A unique topic prefix per test, so tests on one broker never see each other's events."""
     return ScratchTopics(prefix=f"t{uuid.uuid4().hex[:10]}.", bootstrap_servers=kafka_bootstrap)
+
+
+@asynccontextmanager
+async def running_app(
+    app: Any,
+    *,
+    client_address: tuple[str, int] = ("127.0.0.1", 40000),
+    headers: Mapping[str, str] | None = None,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on an ASGI app whose lifespan (workers, pools) runs around it.
+
+    ``client_address`` is the peer the app sees, so tests of per-IP limits can be many
+    clients without sending a packet anywhere.
+    """
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(
+            app=app, raise_app_exceptions=False, client=client_address
+        )
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=dict(headers or {})
+        ) as client:
+            yield client
 
 
 TIERS = ("unit", "integration", "e2e")

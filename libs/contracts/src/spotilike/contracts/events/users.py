@@ -60,6 +60,8 @@ class UserRoleChangedV1(EventData):
     user_id: UUID
     revision: int = Field(ge=0)
     roles: tuple[str, ...]
+    artist_id: UUID | None = None
+    """The catalog artist the user manages while they hold ARTIST."""
 
 
 class PasswordResetRequestedV1(EventData):

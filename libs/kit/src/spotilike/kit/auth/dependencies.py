@@ -84,16 +84,22 @@ def token_verifier(connection: HTTPConnection) -> TokenVerifier:
 
 
 async def optional_principal(
+    connection: HTTPConnection,
     token: BearerToken,
     verifier: Annotated[TokenVerifier, Depends(token_verifier)],
 ) -> Principal | None:
     """The caller, or None for a request without an Authorization header.
 
-    A token that is sent but invalid is still rejected with 401.
+    A token that is sent but invalid is still rejected with 401. The verified caller is
+    also kept on ``request.state.principal``, where read-your-writes routing
+    (:func:`spotilike.kit.db.caller_key`) finds the subject when a route declares its
+    principal before its read session.
     """
     if token is None:
         return None
-    return await verifier.verify(token)
+    principal = await verifier.verify(token)
+    connection.state.principal = principal
+    return principal
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

@@ -1,0 +1,1 @@
+"""The users service: identity for the whole platform."""

@@ -1,0 +1,217 @@
+"""The users service's API models, separate from its tables.
+
+Request models forbid unknown fields: a client that sends ``roles`` or ``email_verified``
+to a profile update gets a 422 naming the field, never a silent privilege change.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+)
+
+from spotilike.users.models import Role
+
+__all__ = [
+    "AccountDeletion",
+    "AdminUser",
+    "EmailVerification",
+    "FormToken",
+    "Login",
+    "OAuthExchange",
+    "PasswordForgotten",
+    "PasswordReset",
+    "ProfileUpdate",
+    "PublicProfile",
+    "Refresh",
+    "Registered",
+    "Registration",
+    "RiskSignal",
+    "RoleGrant",
+    "SessionView",
+    "Settings",
+    "SettingsUpdate",
+    "TokenPair",
+    "UserPage",
+    "UserView",
+]
+
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Password = Annotated[str, Field(min_length=1, max_length=1024)]
+"""Only a bound here: the policy (8 to 128, not common) is checked with a clear message."""
+OpaqueToken = Annotated[str, Field(min_length=1, max_length=128)]
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+Language = Annotated[
+    str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=16, description="BCP 47")
+]
+StreamingQuality = Literal[96, 160, 320]
+Email = Annotated[EmailStr, Field(max_length=320)]
+LooseEmail = Annotated[str, Field(min_length=1, max_length=320)]
+"""Login and reset take any string: telling a malformed address apart would be an oracle."""
+IpAddress = Annotated[str, BeforeValidator(str)]
+"""asyncpg gives INET columns as ipaddress objects."""
+ClientField = Annotated[str | None, Field(default=None, max_length=512)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Registration(_Request):
+    email: Email
+    password: Password
+    display_name: DisplayName
+    language: Language = "en"
+    country: Country | None = None
+    form_token: ClientField = None
+    """From GET /auth/form-token when the form was shown; it dates the form fill."""
+    website: ClientField = None
+    """A honeypot: the web form hides this field, so only a bot fills it in."""
+
+
+class Login(_Request):
+    email: LooseEmail
+    password: Password
+    form_token: ClientField = None
+    website: ClientField = None
+
+
+class Refresh(_Request):
+    refresh_token: OpaqueToken
+
+
+class PasswordForgotten(_Request):
+    email: LooseEmail
+
+
+class PasswordReset(_Request):
+    token: OpaqueToken
+    password: Password
+
+
+class EmailVerification(_Request):
+    token: OpaqueToken
+
+
+class OAuthExchange(_Request):
+    code: OpaqueToken
+
+
+class AccountDeletion(_Request):
+    password: Password | None = None
+    """Required for accounts that have a password."""
+
+
+class ProfileUpdate(_Request):
+    display_name: DisplayName | None = None
+    avatar_url: Annotated[AnyHttpUrl, Field(max_length=2048)] | None = None
+    country: Country | None = None
+    language: Language | None = None
+
+
+class SettingsUpdate(_Request):
+    language: Language | None = None
+    explicit_content_allowed: bool | None = None
+    streaming_quality_kbps: StreamingQuality | None = None
+    private_session: bool | None = None
+
+
+class RoleGrant(_Request):
+    role: Role
+    artist_id: UUID | None = None
+    """Required with ARTIST: the catalog artist this user manages."""
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the RFC 6750 scheme name
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+
+class FormToken(BaseModel):
+    form_token: str
+
+
+class Settings(BaseModel):
+    language: str
+    explicit_content_allowed: bool
+    streaming_quality_kbps: int
+    private_session: bool
+
+
+class UserView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    email: str
+    email_verified: bool
+    display_name: str
+    avatar_url: str | None
+    country: str | None
+    language: str
+    roles: list[str]
+    artist_id: UUID | None
+    has_password: bool
+    created_at: datetime
+
+
+class PublicProfile(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    display_name: str
+    avatar_url: str | None
+
+
+class AdminUser(UserView):
+    disabled: bool
+    stripe_customer_id: str | None
+    revision: int
+
+
+class Registered(BaseModel):
+    user: UserView
+    tokens: TokenPair
+
+
+class UserPage(BaseModel):
+    items: list[AdminUser]
+    next_cursor: UUID | None
+
+
+class SessionView(BaseModel):
+    id: UUID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    ip: IpAddress | None
+    method: str
+    current: bool
+
+
+class RiskSignal(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    action: str
+    ip: IpAddress
+    user_agent: str | None
+    accept_language: str | None
+    fingerprint_hash: str | None
+    decision: str
+    score: int
+    reasons: list[str]
+    created_at: datetime

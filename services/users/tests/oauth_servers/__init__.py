@@ -1,0 +1,1 @@
+"""Real OAuth providers the users service's tests sign in against."""
