@@ -35,7 +35,7 @@ status: sync
 lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy libs/kit/src libs/contracts/src tools/src
+	$(RUN) mypy libs/kit/src libs/contracts/src tools/src $(wildcard services/*/src)
 	$(RUN) lint-imports
 
 format: sync

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 import sys
@@ -50,7 +51,10 @@ def settings_factory(
             "database_replica_url": users_database.replica_url,
             "redis_url": redis_url,
             "kafka_bootstrap_servers": kafka_bootstrap,
+            # Tests are many people on few addresses; the risk tests set these back.
             "risk_min_form_fill_seconds": 0.0,
+            "risk_ip_registrations_per_hour": 10_000,
+            "risk_fingerprint_registrations_per_hour": 10_000,
             "log_json": True,
         }
         values.update(overrides)
@@ -66,6 +70,17 @@ def random_loopback() -> str:
 
 def unique_email(domain: str | None = None) -> str:
     return f"user-{uuid.uuid4().hex[:12]}@{domain or uuid.uuid4().hex[:8] + '.example.org'}"
+
+
+def claims_of_token(token: str) -> dict[str, Any]:
+    """The claims of a JWT, unverified: for looking at what we issued."""
+    import base64
+
+    payload = token.split(".")[1]
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
 
 
 @dataclass
@@ -156,3 +171,37 @@ async def listener(
 ) -> AsyncIterator[Listener]:
     async with users_app() as client:
         yield client
+
+
+async def outbox_payloads(database: ScratchDatabase, topic: str) -> list[dict[str, Any]]:
+    """The payloads this service's outbox holds for ``topic``, oldest first."""
+    import asyncpg
+
+    connection = await asyncpg.connect(database.primary_dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT payload FROM outbox WHERE topic = $1 ORDER BY id", topic
+        )
+    finally:
+        await connection.close()
+    return [json.loads(row["payload"]) for row in rows]
+
+
+def token_from_link(link: str) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+async def make_admin(database: ScratchDatabase, email: str) -> None:
+    """Promotes an account directly in the database: the first admin has nobody to ask."""
+    import asyncpg
+
+    connection = await asyncpg.connect(database.primary_dsn)
+    try:
+        await connection.execute(
+            "UPDATE users SET roles = ARRAY['USER', 'ADMIN']::varchar[] WHERE email_normalized = $1",
+            email.lower(),
+        )
+    finally:
+        await connection.close()

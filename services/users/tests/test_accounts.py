@@ -18,12 +18,14 @@ UsersApp = Callable[..., AbstractAsyncContextManager[Listener]]
 
 def claims_of(token: str) -> dict[str, object]:
     payload = token.split(".")[1]
-    decoded: dict[str, object] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    decoded: dict[str, object] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
     return decoded
 
 
 def header_of(token: str) -> dict[str, object]:
-    part = token.split(".")[0]
+    part = token.split(".", maxsplit=1)[0]
     decoded: dict[str, object] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
     return decoded
 
@@ -121,7 +123,9 @@ async def test_failed_logins_lock_the_account_out_with_retry_after(users_app: Us
     async with users_app(login_failures_per_account=3, lockout_seconds=120) as client:
         email = unique_email()
         await client.signed_up(email)
-        statuses = [(await client.login(email, "wrong password here")).status_code for _ in range(3)]
+        statuses = [
+            (await client.login(email, "wrong password here")).status_code for _ in range(3)
+        ]
         locked = await client.login(email, PASSWORD)
     assert statuses == [401, 401, 401]
     assert locked.status_code == 429
@@ -132,7 +136,9 @@ async def test_failed_logins_lock_the_account_out_with_retry_after(users_app: Us
 async def test_failed_logins_from_one_ip_lock_that_ip_out(users_app: UsersApp) -> None:
     async with users_app(login_failures_per_ip=4, risk_ip_logins_per_minute=1000) as client:
         emails = [unique_email() for _ in range(4)]
-        statuses = [(await client.login(email, "wrong password here")).status_code for email in emails]
+        statuses = [
+            (await client.login(email, "wrong password here")).status_code for email in emails
+        ]
         locked = await client.login(unique_email(), "wrong password here")
     assert statuses == [401] * 4
     assert locked.status_code == 429
@@ -157,7 +163,11 @@ async def test_profile_update_ignores_nothing_silently_and_grants_nothing(
 
     changed = await listener.http.patch(
         "/users/me",
-        json={"display_name": "  Ada L.  ", "country": "GB", "avatar_url": "https://img.example/a.png"},
+        json={
+            "display_name": "  Ada L.  ",
+            "country": "GB",
+            "avatar_url": "https://img.example/a.png",
+        },
         headers=tokens.headers,
     )
     assert changed.status_code == 200, changed.text
@@ -205,16 +215,24 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(listener: Listener) 
     assert first.status_code == 200, first.text
     rotated = first.json()
     assert rotated["refresh_token"] != tokens.refresh
-    assert (await listener.http.get("/users/me", headers={"Authorization": "Bearer " + rotated["access_token"]})).status_code == 200
+    assert (
+        await listener.http.get(
+            "/users/me", headers={"Authorization": "Bearer " + rotated["access_token"]}
+        )
+    ).status_code == 200
 
     reuse = await listener.http.post("/auth/refresh", json={"refresh_token": tokens.refresh})
     assert reuse.status_code == 401
     assert reuse.json()["type"].endswith("auth/refresh-token-reused")
     # The thief's copy and the owner's newer token are both dead now...
-    newer = await listener.http.post("/auth/refresh", json={"refresh_token": rotated["refresh_token"]})
+    newer = await listener.http.post(
+        "/auth/refresh", json={"refresh_token": rotated["refresh_token"]}
+    )
     assert newer.status_code == 401
     # ...and so are the family's live access tokens.
-    me = await listener.http.get("/users/me", headers={"Authorization": "Bearer " + rotated["access_token"]})
+    me = await listener.http.get(
+        "/users/me", headers={"Authorization": "Bearer " + rotated["access_token"]}
+    )
     assert me.status_code == 401
 
 
@@ -223,7 +241,10 @@ async def test_concurrent_refreshes_with_one_token_let_at_most_one_through(
 ) -> None:
     tokens = await listener.signed_up()
     results = await asyncio.gather(
-        *[listener.http.post("/auth/refresh", json={"refresh_token": tokens.refresh}) for _ in range(5)]
+        *[
+            listener.http.post("/auth/refresh", json={"refresh_token": tokens.refresh})
+            for _ in range(5)
+        ]
     )
     assert sum(r.status_code == 200 for r in results) <= 1
     assert all(r.status_code in (200, 401) for r in results)
@@ -243,13 +264,19 @@ async def test_sessions_are_listed_and_revocable_only_by_their_owner(users_app: 
         assert [s["current"] for s in sessions].count(True) == 1
         other = next(s for s in sessions if not s["current"])
 
-        stolen = await client.http.delete(f"/users/me/sessions/{other['id']}", headers=intruder.headers)
+        stolen = await client.http.delete(
+            f"/users/me/sessions/{other['id']}", headers=intruder.headers
+        )
         assert stolen.status_code == 404
 
-        revoked = await client.http.delete(f"/users/me/sessions/{other['id']}", headers=second.headers)
+        revoked = await client.http.delete(
+            f"/users/me/sessions/{other['id']}", headers=second.headers
+        )
         assert revoked.status_code == 204
         assert (await client.http.get("/users/me", headers=first.headers)).status_code == 401
-        assert (await client.http.post("/auth/refresh", json={"refresh_token": first.refresh})).status_code == 401
+        assert (
+            await client.http.post("/auth/refresh", json={"refresh_token": first.refresh})
+        ).status_code == 401
         assert (await client.http.get("/users/me", headers=second.headers)).status_code == 200
 
 

@@ -173,9 +173,7 @@ async def running_app(
     clients without sending a packet anywhere.
     """
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(
-            app=app, raise_app_exceptions=False, client=client_address
-        )
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=client_address)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://test", headers=dict(headers or {})
         ) as client:

@@ -13,7 +13,7 @@ from spotilike.kit.app import BackgroundWorker, ServiceResources, create_app
 from spotilike.kit.auth import JwksCache, TokenVerifier
 from spotilike.kit.events import OutboxPublisher
 from spotilike.users.api import ROUTERS
-from spotilike.users.consumers import stripe_customer_consumer
+from spotilike.users.consumers import StripeCustomerConsumer
 from spotilike.users.models import messaging
 from spotilike.users.service.runtime import build_runtime
 from spotilike.users.settings import UsersSettings
@@ -41,7 +41,7 @@ def create_users_app(
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 service=settings.service_name,
             ),
-            stripe_customer_consumer(
+            StripeCustomerConsumer(
                 database=resources.database,
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 stripe=StripeCustomers.from_settings(settings),

@@ -22,7 +22,7 @@ from spotilike.kit.events import CloudEvent, ConsumerRunner, Handler, RetryPolic
 from spotilike.users.models import User, messaging
 from spotilike.users.stripe_customers import StripeCustomers
 
-__all__ = ["STRIPE_GROUP", "stripe_customer_consumer", "stripe_customer_handler"]
+__all__ = ["STRIPE_GROUP", "StripeCustomerConsumer", "stripe_customer_handler"]
 
 _log = structlog.get_logger(__name__)
 STRIPE_GROUP = "users-stripe-customers"
@@ -49,14 +49,32 @@ def stripe_customer_handler(stripe: StripeCustomers) -> Handler:
     return create_customer
 
 
-def stripe_customer_consumer(
-    *, database: Database, bootstrap_servers: str, stripe: StripeCustomers, topic_prefix: str = ""
-) -> ConsumerRunner:
-    return ConsumerRunner(
-        group=topic_prefix + STRIPE_GROUP,
-        bootstrap_servers=bootstrap_servers,
-        database=database,
-        tables=messaging,
-        handlers={topic_prefix + UserRegisteredV1.topic: stripe_customer_handler(stripe)},
-        retry=RetryPolicy(max_attempts=6, base_delay=0.5, max_delay=30.0),
-    )
+class StripeCustomerConsumer:
+    """The consumer runner and the Stripe client it owns, closed together."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        bootstrap_servers: str,
+        stripe: StripeCustomers,
+        topic_prefix: str = "",
+    ) -> None:
+        self._stripe = stripe
+        self.runner = ConsumerRunner(
+            group=topic_prefix + STRIPE_GROUP,
+            bootstrap_servers=bootstrap_servers,
+            database=database,
+            tables=messaging,
+            handlers={topic_prefix + UserRegisteredV1.topic: stripe_customer_handler(stripe)},
+            retry=RetryPolicy(max_attempts=6, base_delay=0.5, max_delay=30.0),
+        )
+
+    async def run(self) -> None:
+        try:
+            await self.runner.run()
+        finally:
+            await self._stripe.aclose()
+
+    def stop(self) -> None:
+        self.runner.stop()

@@ -109,9 +109,9 @@ def safe_next_path(value: str | None) -> str:
     """``value`` if it is a path on our own origin, else ``"/"``: no open redirect after login."""
     if not value or len(value) > _NEXT_PATH_MAX_LENGTH:
         return "/"
-    if not value.startswith("/"):
+    if not value.startswith("/") or value.startswith("//"):
         return "/"
-    # A backslash is a slash to browsers ("/\\evil.example" is scheme-relative).
+    # Browsers read a backslash as a slash: /\evil.example is scheme-relative to them.
     if not set(value) <= _NEXT_PATH_CHARACTERS or "\\" in value:
         return "/"
     parts = urlsplit(value)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     BeforeValidator,
@@ -47,7 +48,18 @@ __all__ = [
 ]
 
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Password = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+def _encodable(value: str) -> str:
+    # JSON can spell lone UTF-16 surrogates ("\\ud800") that no UTF-8 hash input can hold.
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("contains an unpaired surrogate; send valid Unicode") from None
+    return value
+
+
+Password = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_encodable)]
 """Only a bound here: the policy (8 to 128, not common) is checked with a clear message."""
 OpaqueToken = Annotated[str, Field(min_length=1, max_length=128)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
