@@ -237,6 +237,11 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(task, timeout=10)
+            for hook in app.state.shutdown_hooks:
+                try:
+                    await hook()
+                except Exception as exc:
+                    _log.warning("shutdown_hook_failed", hook=repr(hook), error=str(exc))
             if database is not None:
                 await database.dispose()
             if redis is not None:
@@ -248,6 +253,8 @@ def create_app(
     app.state.resources = resources
     app.state.database = database
     app.state.redis = redis
+    # Coroutines run at shutdown after the workers stop: clients the service built on top.
+    app.state.shutdown_hooks = []
     install_problem_handlers(app)
     app.include_router(health_router(checks))
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)

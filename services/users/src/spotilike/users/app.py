@@ -64,6 +64,7 @@ def create_users_app(
         settings, database=resources.database, redis=resources.redis, topic_prefix=topic_prefix
     )
     app.state.runtime = runtime
+    app.state.shutdown_hooks.append(runtime.oauth.aclose)
     # The service verifies its own tokens against its own key ring: no HTTP to itself.
     app.state.token_verifier = TokenVerifier(
         issuer=settings.jwt_issuer,
