@@ -200,7 +200,8 @@ async def make_admin(database: ScratchDatabase, email: str) -> None:
     connection = await asyncpg.connect(database.primary_dsn)
     try:
         await connection.execute(
-            "UPDATE users SET roles = ARRAY['USER', 'ADMIN']::varchar[] WHERE email_normalized = $1",
+            "UPDATE users SET roles = ARRAY['USER', 'ADMIN']::varchar[]"
+            " WHERE email_normalized = $1",
             email.lower(),
         )
     finally:

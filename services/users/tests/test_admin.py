@@ -183,4 +183,5 @@ async def test_signals_show_what_the_risk_check_saw(
     record = records[0]
     assert record["ip"] == listener.ip
     assert record["decision"] == "allow"
-    assert record["fingerprint_hash"] and listener.fingerprint not in signals.text
+    assert record["fingerprint_hash"]
+    assert listener.fingerprint not in signals.text

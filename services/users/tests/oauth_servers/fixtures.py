@@ -11,7 +11,7 @@ Session-scoped fixtures (import them into a conftest or a test module):
 Each has the URLs, the client id/secret, the ``redirect_uri`` registered with it and its
 test ``accounts`` (:class:`ProviderAccount`, by hint: what the provider must report for
 each). Both register the callbacks under :data:`OAUTH_REDIRECT_BASE_URL`; build settings that
-point at both with :func:`oauth_settings`.
+point at both with :func:`oauth_settings` (or pass :func:`oauth_settings_fields` as overrides).
 
 In place of a browser, :func:`follow_authorization` takes an authorization URL (with the
 account picked by ``provider.with_login(url, hint)``), follows the provider's redirects and
@@ -51,6 +51,7 @@ __all__ = [
     "follow_authorization",
     "github_provider",
     "oauth_settings",
+    "oauth_settings_fields",
     "oidc_provider",
 ]
 
@@ -142,6 +143,20 @@ _OIDC_ACCOUNTS = (
         email_verified=False,
         display_name="Bob Unverified",
     ),
+    ProviderAccount(
+        hint="carol",
+        subject="oidc-carol-0003",
+        email="carol@example.com",
+        email_verified=True,
+        display_name="Carol Example",
+    ),
+    ProviderAccount(
+        hint="dave",
+        subject="oidc-dave-0004",
+        email="dave@example.com",
+        email_verified=True,
+        display_name="Dave Example",
+    ),
 )
 
 _GITHUB_USERS: dict[str, dict[str, Any]] = {
@@ -161,6 +176,16 @@ _GITHUB_USERS: dict[str, dict[str, Any]] = {
             {"email": "newbie-work@example.org", "primary": False, "verified": True},
         ],
     },
+    "mona": {
+        "id": 700002,
+        "name": "Mona Lisa",
+        "emails": [{"email": "mona@example.com", "primary": True, "verified": True}],
+    },
+    "hubot": {
+        "id": 700003,
+        "name": "Hubot",
+        "emails": [{"email": "hubot@example.com", "primary": True, "verified": True}],
+    },
 }
 _GITHUB_ACCOUNTS = (
     ProviderAccount(
@@ -178,18 +203,35 @@ _GITHUB_ACCOUNTS = (
         email_verified=False,
         display_name="newbie",
     ),
+    ProviderAccount(
+        hint="mona",
+        subject="700002",
+        email="mona@example.com",
+        email_verified=True,
+        display_name="Mona Lisa",
+    ),
+    ProviderAccount(
+        hint="hubot",
+        subject="700003",
+        email="hubot@example.com",
+        email_verified=True,
+        display_name="Hubot",
+    ),
 )
+
+
+def oauth_settings_fields(oidc: OidcProvider, github: GitHubProvider) -> dict[str, Any]:
+    """The :class:`UsersSettings` fields that point Google and GitHub at the test providers."""
+    return {
+        "oauth_redirect_base_url": OAUTH_REDIRECT_BASE_URL,
+        **oidc.settings_fields(),
+        **github.settings_fields(),
+    }
 
 
 def oauth_settings(oidc: OidcProvider, github: GitHubProvider, **overrides: Any) -> UsersSettings:
     """Users settings whose Google and GitHub are the two test providers."""
-    fields = {
-        "oauth_redirect_base_url": OAUTH_REDIRECT_BASE_URL,
-        **oidc.settings_fields(),
-        **github.settings_fields(),
-        **overrides,
-    }
-    return UsersSettings(**fields)
+    return UsersSettings(**{**oauth_settings_fields(oidc, github), **overrides})
 
 
 async def follow_authorization(authorization_url: str, *, callback_url: str) -> ProviderCallback:

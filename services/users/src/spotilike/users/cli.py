@@ -15,6 +15,11 @@ __all__ = ["app"]
 app = typer.Typer(help="The users service: signing keys.", no_args_is_help=True)
 
 
+@app.callback()
+def users() -> None:
+    """Operator commands of the users service (settings from SPOTILIKE_USERS_*)."""
+
+
 async def _rotate(settings: UsersSettings) -> Rotation:
     database = Database(primary_url=settings.database_url, application_name="spotilike-users-cli")
     try:
