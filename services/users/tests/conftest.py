@@ -22,6 +22,10 @@ from spotilike.users.app import create_users_app
 from spotilike.users.settings import UsersSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
+from oauth_servers.fixtures import github_provider, oidc_provider
+from stripe_fixtures import localstripe
+
+__all__ = ["github_provider", "localstripe", "oidc_provider"]
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
 BROWSER_UA = (
