@@ -70,3 +70,17 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _DropQueryStrings) for f in access.filters):
+        access.addFilter(_DropQueryStrings())
+
+
+class _DropQueryStrings(logging.Filter):
+    """Access-log lines keep the path and lose the query: OAuth codes, states and any
+    token a client puts in a URL must not reach the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True

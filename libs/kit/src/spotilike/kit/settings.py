@@ -58,6 +58,9 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "https://spotilike.dev/users"
     jwt_audience: str = "spotilike"
 
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Peers whose X-Forwarded-For is believed (the gateway); anyone else's is ignored."""
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import typer
 
 from spotilike.kit.db import Database
+from spotilike.kit.migrations import upgrade
+from spotilike.kit.server import serve as serve_app
 from spotilike.users.service.keys import Rotation, rotate_keys
 from spotilike.users.settings import UsersSettings
 
 __all__ = ["app"]
+
+MIGRATIONS = Path(__file__).parents[3] / "migrations"
 
 app = typer.Typer(help="The users service: signing keys.", no_args_is_help=True)
 
@@ -45,3 +50,18 @@ def rotate_keys_command() -> None:
         f"signing with {rotation.new_kid}; {rotation.retired} older key(s) retired and "
         f"published for {settings.retired_key_published_seconds} s more"
     )
+
+
+@app.command()
+def serve(
+    migrate: bool = typer.Option(True, help="upgrade the database before serving"),
+) -> None:
+    """Run the users service (host, port and the rest from SPOTILIKE_USERS_*)."""
+    settings = UsersSettings()
+    if migrate:
+        if not (MIGRATIONS / "env.py").is_file():
+            raise typer.BadParameter(
+                f"no migrations at {MIGRATIONS}; run from a checkout or pass --no-migrate"
+            )
+        upgrade(MIGRATIONS, settings.database_url)
+    serve_app("spotilike.users.app:create_users_app", settings)
