@@ -8,8 +8,11 @@ import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
+import asyncpg
 import pytest
-from conftest import PASSWORD, Listener, unique_email
+from conftest import PASSWORD, Listener, outbox_payloads, unique_email
+
+from spotilike.tools.pytest_plugin import ScratchDatabase
 
 pytestmark = pytest.mark.integration
 
@@ -308,3 +311,42 @@ async def test_jwks_publishes_the_signing_key(listener: Listener) -> None:
         assert key["kty"] == "RSA"
         assert key["alg"] == "RS256"
         assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key)
+
+
+async def test_login_rehashes_a_password_stored_with_older_parameters(
+    users_app: UsersApp, users_database: ScratchDatabase
+) -> None:
+    email = unique_email()
+    async with users_app() as old:
+        await old.signed_up(email)
+    async with users_app(argon2_time_cost=3) as new:
+        assert (await new.login(email)).status_code == 200
+        assert (await new.login(email)).status_code == 200  # and the new hash verifies
+    connection = await asyncpg.connect(users_database.primary_dsn)
+    try:
+        stored = await connection.fetchval(
+            "SELECT password_hash FROM users WHERE email_normalized = $1", email
+        )
+    finally:
+        await connection.close()
+    assert stored.startswith("$argon2id$")
+    assert ",t=3," in stored
+
+
+async def test_registration_and_deletion_are_published(
+    listener: Listener, users_database: ScratchDatabase
+) -> None:
+    email = unique_email()
+    tokens = await listener.signed_up(email)
+    user_id = claims_of(tokens.access)["sub"]
+    [registered] = [
+        p for p in await outbox_payloads(users_database, "user.registered") if p["email"] == email
+    ]
+    assert registered["user_id"] == user_id
+    assert registered["display_name"] == "Ada Listener"
+    assert "password" not in json.dumps(registered)
+    await listener.http.request(
+        "DELETE", "/users/me", json={"password": PASSWORD}, headers=tokens.headers
+    )
+    deleted = await outbox_payloads(users_database, "user.deleted")
+    assert {"user_id": user_id} in deleted
