@@ -350,3 +350,14 @@ async def test_registration_and_deletion_are_published(
     )
     deleted = await outbox_payloads(users_database, "user.deleted")
     assert {"user_id": user_id} in deleted
+
+
+async def test_oversized_and_deeply_nested_bodies_are_refused(listener: Listener) -> None:
+    json_type = {"content-type": "application/json"}
+    deep = await listener.http.post("/auth/login", content="[" * 30_000, headers=json_type)
+    assert deep.status_code == 400
+    assert deep.headers["content-type"] == "application/problem+json"
+    huge = await listener.http.post(
+        "/auth/register", content='{"email": "' + "a" * 70_000 + '"}', headers=json_type
+    )
+    assert huge.status_code == 413
