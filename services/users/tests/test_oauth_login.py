@@ -18,21 +18,25 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import asyncpg
 import httpx
 import pytest
-from conftest import Listener, Tokens, claims_of_token, make_admin, outbox_payloads, unique_email
+from conftest import (
+    Listener,
+    Tokens,
+    claims_of_token,
+    make_admin,
+    outbox_payloads,
+    token_from_link,
+    unique_email,
+)
 from oauth_servers.fixtures import (
     GitHubProvider,
     OidcProvider,
     ProviderAccount,
     follow_authorization,
-    github_provider,
     oauth_settings_fields,
-    oidc_provider,
 )
 
 from spotilike.tools.pytest_plugin import ScratchDatabase
 from spotilike.users.api.oauth import BINDING_COOKIE
-
-__all__ = ["github_provider", "oidc_provider"]
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +46,11 @@ WEB_URL = "https://web.spotilike.test"
 UsersApp = Callable[..., AbstractAsyncContextManager[Listener]]
 Provider = OidcProvider | GitHubProvider
 Providers = dict[str, Provider]
+
+
+def binding_cookie(provider: str) -> str:
+    return f"{BINDING_COOKIE}_{provider}"
+
 
 BOTH = pytest.mark.parametrize(("provider", "hint"), [("google", "alice"), ("github", "octocat")])
 
@@ -108,7 +117,7 @@ async def begin(
     params = {} if next_path is None else {"next": next_path}
     start = await browser.http.get(f"/auth/oauth/{provider}/start", params=params)
     assert start.status_code == 302, start.text
-    binding = start.cookies[BINDING_COOKIE]
+    binding = start.cookies[binding_cookie(provider)]
     registered = providers[provider]
     returned = await follow_authorization(
         registered.with_login(start.headers["location"], hint),
@@ -140,7 +149,8 @@ async def call_back(browser: Listener, attempt: Attempt) -> Landing:
 async def call_back_with(browser: Listener, path: str, binding: str) -> Landing:
     """A request to our callback carrying exactly this binding cookie."""
     # An explicit Cookie header takes the place of the client's jar for this request.
-    headers = {"Cookie": f"{BINDING_COOKIE}={binding}"}
+    provider = path.split("/")[3]
+    headers = {"Cookie": f"{binding_cookie(provider)}={binding}"}
     return landing(await browser.http.get(path, headers=headers))
 
 
@@ -208,6 +218,13 @@ def provider_host(registered: Provider) -> str:
     return urlsplit(registered.authorize_url).netloc
 
 
+async def verify_email_of(browser: Listener, database: ScratchDatabase, email: str) -> None:
+    requests = await outbox_payloads(database, "user.email_verification_requested")
+    [link] = [r["verification_url"] for r in requests if r["email"].lower() == email.lower()]
+    verified = await browser.http.post("/auth/email/verify", json={"token": token_from_link(link)})
+    assert verified.status_code == 204, verified.text
+
+
 def account(providers: Providers, provider: str, hint: str) -> ProviderAccount:
     return providers[provider].accounts[hint]
 
@@ -245,7 +262,7 @@ async def test_a_new_provider_identity_signs_up_and_the_login_code_works_once(
     assert start_query["code_challenge_method"] == ["S256"]
     assert start_query["state"] == [attempt.state]
     assert attempt.start.headers["cache-control"] == "no-store"
-    cookie = set_cookie_attributes(attempt.start, BINDING_COOKIE)
+    cookie = set_cookie_attributes(attempt.start, binding_cookie(provider))
     assert cookie[""] == attempt.binding
     assert "httponly" in cookie
     assert cookie["samesite"].lower() == "lax"
@@ -259,8 +276,8 @@ async def test_a_new_provider_identity_signs_up_and_the_login_code_works_once(
     where = landing(callback)
     assert where.params["next"] == "/library?tab=playlists"
     assert set(where.params) == {"code", "next"}
-    assert set_cookie_attributes(callback, BINDING_COOKIE)["max-age"] == "0"
-    assert BINDING_COOKIE not in browser.http.cookies
+    assert set_cookie_attributes(callback, binding_cookie(provider))["max-age"] == "0"
+    assert binding_cookie(provider) not in browser.http.cookies
 
     code = login_code(where)
     tokens = await tokens_for(browser, code)
@@ -299,6 +316,7 @@ async def test_a_verified_provider_email_links_to_the_password_account_with_that
     assert expected.email is not None
     by_password = await browser.signed_up(expected.email.upper())
     password_user = await me(browser, by_password)
+    await verify_email_of(browser, users_database, expected.email)
 
     first = await me(browser, await signed_in(browser, providers, provider, hint))
     assert first["id"] == password_user["id"]
@@ -316,6 +334,30 @@ async def test_a_verified_provider_email_links_to_the_password_account_with_that
         if event["user_id"] == password_user["id"]
     ]
     assert len(registrations) == 1
+
+
+@pytest.mark.parametrize(("provider", "hint"), [("google", "erin"), ("github", "grace")])
+async def test_an_account_whose_email_was_never_verified_is_claimed_not_joined(
+    browser: Listener,
+    providers: Providers,
+    users_database: ScratchDatabase,
+    provider: str,
+    hint: str,
+) -> None:
+    """Pre-account hijacking: someone registered the victim's address with a password."""
+    expected = account(providers, provider, hint)
+    assert expected.email is not None
+    squatter = await browser.signed_up(expected.email)
+    squatted = await me(browser, squatter)
+
+    owner = await me(browser, await signed_in(browser, providers, provider, hint))
+    assert owner["id"] == squatted["id"]
+    assert owner["has_password"] is False
+    assert owner["email_verified"] is True
+    assert (await browser.http.get("/users/me", headers=squatter.headers)).status_code == 401
+    refreshed = await browser.http.post("/auth/refresh", json={"refresh_token": squatter.refresh})
+    assert refreshed.status_code == 401
+    assert (await browser.login(expected.email)).status_code == 401
 
 
 @pytest.mark.parametrize(("provider", "hint"), [("google", "bob"), ("github", "newbie")])
@@ -352,7 +394,7 @@ async def test_a_callback_with_another_attempts_binding_cookie_is_refused(
     # A second sign-in started in this browser replaces the binding cookie.
     other = await browser.http.get(f"/auth/oauth/{provider}/start")
     assert other.status_code == 302
-    assert browser.http.cookies[BINDING_COOKIE] != attempt.binding
+    assert browser.http.cookies[binding_cookie(provider)] != attempt.binding
 
     assert refusal(await call_back(browser, attempt)) == "oauth/state-mismatch"
 
@@ -372,7 +414,8 @@ async def test_a_replayed_callback_is_refused_and_the_first_login_still_works(
     browser: Listener, providers: Providers, provider: str, hint: str
 ) -> None:
     attempt = await begin(browser, providers, provider, hint)
-    code = login_code(await call_back(browser, attempt))
+    browser.http.cookies.clear()
+    code = login_code(await call_back_with(browser, attempt.callback_path, attempt.binding))
 
     replayed = await call_back_with(browser, attempt.callback_path, attempt.binding)
     assert refusal(replayed) == "oauth/state-mismatch"
@@ -428,7 +471,7 @@ async def test_a_denied_authorization_sends_the_browser_to_login_with_an_error(
     assert attempt.error == "access_denied"
     assert attempt.code is None
 
-    assert refusal(await call_back(browser, attempt)) == "oauth/code-rejected"
+    assert refusal(await call_back(browser, attempt)) == "oauth/access-denied"
 
 
 @pytest.mark.parametrize(("provider", "hint"), [("google", "dave"), ("github", "hubot")])

@@ -157,6 +157,13 @@ _OIDC_ACCOUNTS = (
         email_verified=True,
         display_name="Dave Example",
     ),
+    ProviderAccount(
+        hint="erin",
+        subject="oidc-erin-0005",
+        email="erin@example.com",
+        email_verified=True,
+        display_name="Erin Example",
+    ),
 )
 
 _GITHUB_USERS: dict[str, dict[str, Any]] = {
@@ -185,6 +192,11 @@ _GITHUB_USERS: dict[str, dict[str, Any]] = {
         "id": 700003,
         "name": "Hubot",
         "emails": [{"email": "hubot@example.com", "primary": True, "verified": True}],
+    },
+    "grace": {
+        "id": 700004,
+        "name": "Grace Hopper",
+        "emails": [{"email": "grace@example.com", "primary": True, "verified": True}],
     },
 }
 _GITHUB_ACCOUNTS = (
@@ -216,6 +228,13 @@ _GITHUB_ACCOUNTS = (
         email="hubot@example.com",
         email_verified=True,
         display_name="Hubot",
+    ),
+    ProviderAccount(
+        hint="grace",
+        subject="700004",
+        email="grace@example.com",
+        email_verified=True,
+        display_name="Grace Hopper",
     ),
 )
 

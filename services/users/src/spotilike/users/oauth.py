@@ -56,6 +56,7 @@ OAuthErrorCode = Literal[
     "oauth/code-rejected",
     "oauth/id-token-invalid",
     "oauth/provider-unavailable",
+    "oauth/access-denied",
 ]
 
 _STATE_PREFIX = "users:oauth:state:"

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from spotilike.kit.db import ReadSession, WriteSession
 from spotilike.users.api.deps import AdminPrincipal, RuntimeDep
+from spotilike.users.api.problems import problem_responses
 from spotilike.users.api.views import admin_view
 from spotilike.users.models import Role
 from spotilike.users.schemas import AdminUser, RiskSignal, RoleGrant, UserPage
@@ -16,7 +17,11 @@ from spotilike.users.service import admin
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/admin/users", tags=["admin"])
+router = APIRouter(
+    prefix="/admin/users",
+    tags=["admin"],
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+)
 
 
 @router.get("", summary="List or search users by email or display name")

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response, status
 from spotilike.kit.auth import CurrentPrincipal
 from spotilike.kit.db import WriteSession
 from spotilike.users.api.deps import Client, RuntimeDep
+from spotilike.users.api.problems import problem_responses
 from spotilike.users.api.views import user_view
 from spotilike.users.schemas import (
     EmailVerification,
@@ -23,7 +24,9 @@ from spotilike.users.service import accounts, sessions, verification
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(
+    prefix="/auth", tags=["auth"], responses=problem_responses(400, 401, 403, 409, 413, 422, 429)
+)
 
 
 @router.get("/form-token", summary="A token that dates when a sign-up or sign-in form was shown")

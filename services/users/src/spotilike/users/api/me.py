@@ -10,6 +10,7 @@ from spotilike.kit.auth import CurrentPrincipal
 from spotilike.kit.db import ReadSession, WriteSession
 from spotilike.kit.errors import NotFound
 from spotilike.users.api.deps import RuntimeDep, UserId
+from spotilike.users.api.problems import problem_responses
 from spotilike.users.api.views import user_view
 from spotilike.users.models import User
 from spotilike.users.schemas import (
@@ -25,7 +26,11 @@ from spotilike.users.service import accounts, sessions, verification
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/users", tags=["me"])
+router = APIRouter(
+    prefix="/users",
+    tags=["me"],
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429),
+)
 
 
 def _settings(user: User) -> Settings:

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Cookie, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from spotilike.kit.errors import NotFound
 from spotilike.users.api.deps import Client, RuntimeDep
+from spotilike.users.api.problems import problem_responses
 from spotilike.users.schemas import OAuthExchange, TokenPair
 from spotilike.users.service import oauth_login
 
 __all__ = ["BINDING_COOKIE", "router"]
 
-router = APIRouter(prefix="/auth/oauth", tags=["oauth"])
+router = APIRouter(
+    prefix="/auth/oauth", tags=["oauth"], responses=problem_responses(400, 401, 403, 404, 413, 422)
+)
 
 BINDING_COOKIE = "spotilike_oauth"
+"""Followed by ``_<provider>``: one flow per provider at a time, so starting GitHub in one
+tab does not break a Google sign-in in another."""
+
+
+def _cookie(provider: str) -> str:
+    return f"{BINDING_COOKIE}_{provider}"
+
+
 _Param = Annotated[str | None, Query(max_length=2048)]
 
 
@@ -29,7 +40,19 @@ def _known(runtime: RuntimeDep, provider: str) -> None:
         )
 
 
-@router.get("/{provider}/start", summary="Send the browser to the provider's sign-in page")
+_REDIRECT: dict[int | str, dict[str, Any]] = {
+    302: {
+        "description": "Where the browser goes next.",
+        "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get(
+    "/{provider}/start",
+    summary="Send the browser to the provider's sign-in page",
+    responses=_REDIRECT,
+)
 async def start(
     provider: str,
     runtime: RuntimeDep,
@@ -39,7 +62,7 @@ async def start(
     began = await runtime.oauth.start(provider, next_path=next)
     response = RedirectResponse(began.url, status_code=302)
     response.set_cookie(
-        BINDING_COOKIE,
+        _cookie(provider),
         began.binding,
         max_age=runtime.settings.oauth_state_ttl_seconds,
         httponly=True,
@@ -50,7 +73,11 @@ async def start(
     return response
 
 
-@router.get("/{provider}/callback", summary="Where the provider sends the browser back")
+@router.get(
+    "/{provider}/callback",
+    summary="Where the provider sends the browser back",
+    responses=_REDIRECT,
+)
 async def callback(
     provider: str,
     *,
@@ -58,18 +85,23 @@ async def callback(
     state: _Param = None,
     code: _Param = None,
     error: Annotated[str | None, Query(max_length=256)] = None,
-    binding: Annotated[str | None, Cookie(alias=BINDING_COOKIE, max_length=256)] = None,
+    request: Request,
 ) -> RedirectResponse:
     _known(runtime, provider)
+    binding = request.cookies.get(_cookie(provider))
+    if binding is not None and len(binding) > 256:
+        binding = None
     web = runtime.settings.web_url.rstrip("/")
-    if error or not state or not code:
+    if error == "access_denied":
+        target = web + "/login?" + urlencode({"error": "oauth/access-denied"})
+    elif error or not state or not code:
         target = web + "/login?" + urlencode({"error": "oauth/code-rejected"})
     else:
         target = await oauth_login.complete_login(
             runtime, provider=provider, state=state, code=code, binding=binding
         )
     response = RedirectResponse(target, status_code=302)
-    response.delete_cookie(BINDING_COOKIE)
+    response.delete_cookie(_cookie(provider))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -2,7 +2,9 @@
 
 A provider identity links to an existing account only when the provider vouches for the
 email (``email_verified``); otherwise anyone could open a GitHub account with someone
-else's unverified address and take over their Spotilike account. The browser leaves the
+else's unverified address and take over their Spotilike account. An existing account
+whose own email was never verified is claimed rather than joined: see
+:func:`_claim_unverified`. The browser leaves the
 callback with a one-time login code, never with tokens in a URL; the web player trades
 the code for tokens with a POST.
 """
@@ -11,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 from uuid import UUID
 
 import structlog
 import uuid_utils.compat as uuid_compat
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotilike.contracts.events.users import UserRegisteredV1
 from spotilike.kit.errors import Forbidden, Unauthorized
@@ -25,8 +29,9 @@ from spotilike.users.email_address import normalize_email
 from spotilike.users.models import ExternalAccount, Role, User
 from spotilike.users.oauth import ExternalIdentity, OAuthError
 from spotilike.users.schemas import TokenPair
+from spotilike.users.service.events import publish_user_updated
 from spotilike.users.service.runtime import Runtime
-from spotilike.users.service.sessions import ClientInfo, open_session
+from spotilike.users.service.sessions import ClientInfo, open_session, revoke_all_sessions
 
 __all__ = ["LOGIN_CODE_TTL_SECONDS", "complete_login", "exchange_login_code"]
 
@@ -53,6 +58,8 @@ async def _user_for(runtime: Runtime, identity: ExternalIdentity) -> User | None
             return None
         email = normalize_email(identity.email)
         user = await repository.user_by_email(session, email)
+        if user is not None and not user.email_verified:
+            await _claim_unverified(runtime, session, user, identity)
         if user is None:
             user = User(
                 id=uuid_compat.uuid7(),
@@ -84,6 +91,31 @@ async def _user_for(runtime: Runtime, identity: ExternalIdentity) -> User | None
         )
         _log.info("external_account_linked", user_id=str(user.id), provider=identity.provider)
         return user
+
+
+async def _claim_unverified(
+    runtime: Runtime, session: AsyncSession, user: User, identity: ExternalIdentity
+) -> None:
+    """The provider proves the mailbox; whoever registered it with a password did not.
+
+    Linking as-is would let someone pre-register a victim's address, wait for the
+    victim's first "Sign in with Google" and keep a password into their account
+    (pre-account hijacking). So the unproven password and every session opened with it
+    go, and the account now belongs to the mailbox's owner.
+    """
+    user.password_hash = None
+    user.email_verified = True
+    user.updated_at = datetime.now(UTC)
+    revoked = await revoke_all_sessions(
+        runtime, session, user_id=user.id, reason="claimed-by-verified-email"
+    )
+    await publish_user_updated(runtime, session, user)
+    _log.warning(
+        "unverified_account_claimed",
+        user_id=str(user.id),
+        provider=identity.provider,
+        sessions_revoked=revoked,
+    )
 
 
 async def complete_login(
