@@ -14,7 +14,7 @@ decides where the transaction ends.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -37,6 +37,7 @@ __all__ = [
     "ReadSession",
     "RecentWriters",
     "WriteSession",
+    "after_commit",
     "caller_key",
     "read_session",
     "service_metadata",
@@ -153,7 +154,10 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, *, caller: str | None = None) -> AsyncIterator[AsyncSession]:
-        """A primary session committed on success and rolled back on error."""
+        """A primary session committed on success and rolled back on error.
+
+        Hooks registered with :func:`after_commit` run once the commit succeeded.
+        """
         async with self._primary_sessions() as session:
             try:
                 yield session
@@ -161,13 +165,31 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+            hooks = session.info.pop(_AFTER_COMMIT, [])
         if caller is not None and self.recent_writers is not None:
             await self.recent_writers.mark(caller)
+        for hook in hooks:
+            try:
+                await hook()
+            except Exception as exc:
+                # The transaction is committed: failing now would report a write that
+                # happened as one that did not. The hook's own effect is what is lost.
+                _log.error("after_commit_hook_failed", hook=repr(hook), error=str(exc))
 
     async def dispose(self) -> None:
         await self.primary.dispose()
         if self.replica is not None:
             await self.replica.dispose()
+
+
+_AFTER_COMMIT = "spotilike_after_commit"
+
+
+def after_commit(session: AsyncSession, hook: Callable[[], Awaitable[None]]) -> None:
+    """Runs ``hook`` after the session's transaction (a :meth:`Database.transaction`)
+    commits, and never if it rolls back: for effects outside the database, such as
+    invalidating a cache, that must not happen for a change that did not."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(hook)
 
 
 def caller_key(request: Request) -> str | None:

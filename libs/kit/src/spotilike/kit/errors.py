@@ -29,6 +29,7 @@ __all__ = [
     "Unauthorized",
     "UnprocessableContent",
     "install_problem_handlers",
+    "invalid_field",
     "problem_response",
 ]
 
@@ -98,6 +99,18 @@ class Conflict(Problem):
 class UnprocessableContent(Problem):
     status = HTTPStatus.UNPROCESSABLE_ENTITY
     code = "validation-failed"
+
+
+def invalid_field(
+    pointer: str, detail: str, *, code: str = "validation-failed", location: str = "body"
+) -> UnprocessableContent:
+    """A 422 naming one field, shaped like the request-validation errors: ``errors`` holds
+    ``in`` (body, query, path), the JSON ``pointer`` into it and the ``detail``."""
+    return UnprocessableContent(
+        f"{pointer.lstrip('/') or location}: {detail}",
+        code=code,
+        extensions={"errors": [{"in": location, "pointer": pointer, "detail": detail}]},
+    )
 
 
 class TooManyRequests(Problem):

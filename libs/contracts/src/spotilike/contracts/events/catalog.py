@@ -35,6 +35,8 @@ class ArtistState(EventData):
     name: str
     owner_id: UUID | None = None
     genres: tuple[str, ...] = ()
+    image_url: str | None = None
+    country: str | None = None
 
 
 class AlbumState(EventData):
@@ -45,6 +47,11 @@ class AlbumState(EventData):
     release_date: date | None = None
     genres: tuple[str, ...] = ()
     published: bool = False
+    artist_name: str | None = None
+    album_type: str | None = None
+    cover_url: str | None = None
+    upc: str | None = None
+    label: str | None = None
 
 
 class TrackState(EventData):
@@ -58,7 +65,22 @@ class TrackState(EventData):
     genres: tuple[str, ...] = ()
     published: bool = False
     status: str
-    """The processing status the catalog last heard of (PENDING, PROCESSING, READY, FAILED)."""
+    """DRAFT, AWAITING_UPLOAD, PROCESSING, READY or FAILED."""
+    artist_name: str | None = None
+    album_title: str | None = None
+    cover_url: str | None = None
+    track_number: int | None = None
+    disc_number: int | None = None
+    isrc: str | None = None
+    featured_artist_ids: tuple[UUID, ...] = ()
+    featured_artist_names: tuple[str, ...] = ()
+    popularity: int = 0
+    hls_manifest_key: str | None = None
+    """Where the master playlist lives in storage, once READY: what streaming serves."""
+    download_key: str | None = None
+    peaks_key: str | None = None
+    loudness_lufs: float | None = None
+    gain_db: float | None = None
 
 
 class ArtistCreatedV1(ArtistState):

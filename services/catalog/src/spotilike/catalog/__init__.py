@@ -1,0 +1,1 @@
+"""The catalog service: artists, albums, tracks and genres."""
