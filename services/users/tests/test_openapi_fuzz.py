@@ -154,8 +154,15 @@ class Identities:
     """An account that gives each fuzzed sign-out a session of its own."""
 
     def credentials_for(self, case: Case) -> dict[str, str] | None:
-        """The bearer token for an operation; None for one that declares no security."""
+        """The bearer token for the case, or None.
+
+        None where the operation declares no security, and where the case itself is the
+        negative test of the token (dropped or mangled on purpose): a header sent over it
+        would turn the case back into a valid one.
+        """
         if not case.operation.definition.raw.get("security"):
+            return None
+        if schema.is_security_param_negated(case):
             return None
         if case.operation.path.startswith("/admin/"):
             token = self.admin_token

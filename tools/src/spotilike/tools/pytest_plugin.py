@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
@@ -19,21 +20,27 @@ from typing import Any
 
 import asyncpg
 import httpx
+import jwt
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
+from spotilike.kit.auth import JwksCache, TokenVerifier
 from spotilike.kit.migrations import drop_database, ensure_database
 from spotilike.tools.stack.config import StackConfig, StackEndpoints
 
 __all__ = [
     "ScratchDatabase",
     "ScratchTopics",
+    "TokenIssuer",
     "fresh_database",
     "kafka_bootstrap",
     "kafka_topics",
     "redis_url",
     "running_app",
     "stack",
+    "token_issuer",
     "wait_for_replica",
 ]
 
@@ -178,6 +185,60 @@ async def running_app(
             transport=transport, base_url="http://test", headers=dict(headers or {})
         ) as client:
             yield client
+
+
+class TokenIssuer:
+    """Signs access tokens the way the users service does, for other services' tests.
+
+    ``verifier()`` is a :class:`TokenVerifier` that trusts exactly this issuer's key, so a
+    service under test needs no users service to authenticate requests.
+    """
+
+    issuer = "https://spotilike.dev/users"
+    audience = "spotilike"
+
+    def __init__(self) -> None:
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = "test-" + uuid.uuid4().hex[:8]
+
+    def jwks(self) -> dict[str, Any]:
+        public: dict[str, Any] = RSAAlgorithm.to_jwk(self._key.public_key(), as_dict=True)
+        return {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
+
+    def verifier(self) -> TokenVerifier:
+        async def fetch() -> dict[str, Any]:
+            return self.jwks()
+
+        return TokenVerifier(
+            issuer=self.issuer, audience=self.audience, keys=JwksCache(fetch), denylist=None
+        )
+
+    def token(
+        self, subject: str | None = None, *, roles: tuple[str, ...] = ("USER",), **claims: Any
+    ) -> str:
+        now = int(time.time())
+        body = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject or str(uuid.uuid4()),
+            "roles": sorted(roles),
+            "jti": uuid.uuid4().hex,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+            **claims,
+        }
+        return jwt.encode(
+            body, self._key, algorithm="RS256", headers={"kid": self.kid, "typ": "at+jwt"}
+        )
+
+    def headers(self, subject: str | None = None, **kwargs: Any) -> dict[str, str]:
+        return {"Authorization": "Bearer " + self.token(subject, **kwargs)}
+
+
+@pytest.fixture(scope="session")
+def token_issuer() -> TokenIssuer:
+    return TokenIssuer()
 
 
 TIERS = ("unit", "integration", "e2e")

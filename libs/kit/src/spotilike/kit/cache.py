@@ -278,8 +278,8 @@ class PageCache:
         try:
             return await self._load_and_store(storage_key, load, turn.seen)
         finally:
-            pass
-            pass
+            if turn.locked:
+                await self._release(lock)
 
     async def _wait_for_turn(
         self, storage_key: str, lock: Lock, seen: bytes | None

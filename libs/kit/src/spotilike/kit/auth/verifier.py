@@ -9,6 +9,9 @@ its detail never repeats the token, and the token is never logged.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -68,6 +71,22 @@ def _translate(error: jwt.PyJWTError) -> Unauthorized:
     return _rejected("auth/invalid-token", "The token is not valid.", reason=type(error).__name__)
 
 
+def _unverified_header(segment: str) -> dict[str, Any]:
+    """The JOSE header, decoded from its own segment only.
+
+    ``jwt.get_unverified_header`` parses the whole token, and ``jwt.decode`` then parses it
+    again; decoding the header segment alone took a third off a verification (bench/).
+    """
+    try:
+        raw = base64.b64decode(segment + "=" * (-len(segment) % 4), altchars=b"-_", validate=True)
+        header = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise _rejected("auth/malformed-token", "The token cannot be decoded.") from None
+    if not isinstance(header, dict):
+        raise _rejected("auth/malformed-token", "The token's header is not a JSON object.")
+    return header
+
+
 class TokenVerifier:
     """Turns a bearer token into a :class:`Principal` or raises :class:`Unauthorized`.
 
@@ -124,10 +143,7 @@ class TokenVerifier:
         # count the segments ourselves.
         if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
             raise _rejected("auth/malformed-token", "The token is not a signed JWT.")
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise _rejected("auth/malformed-token", "The token cannot be decoded.") from None
+        header = _unverified_header(token.split(".", 1)[0])
         if header.get("alg") not in ALGORITHMS:
             raise _rejected("auth/invalid-token", "The token's algorithm is not accepted.")
         token_type = header.get("typ")
