@@ -174,6 +174,26 @@ async def test_twenty_concurrent_misses_in_one_process_share_one_load(
 
 
 @pytest.mark.integration
+async def test_a_caller_that_gives_up_does_not_cancel_the_load_for_the_others(
+    make_cache: Callable[..., PageCache],
+) -> None:
+    cache = make_cache()
+    gate = asyncio.Event()
+    load = CountingLoad(ALBUM_PAGE, gate=gate)
+
+    callers = [asyncio.create_task(cache.get_or_load("album:al-1", load)) for _ in range(3)]
+    await load.started.wait()
+    await asyncio.sleep(0.05)
+    callers[0].cancel()
+    gate.set()
+
+    assert await asyncio.gather(*callers[1:]) == [ALBUM_PAGE] * 2
+    assert callers[0].cancelled()
+    assert await cache.get_or_load("album:al-1", load) == ALBUM_PAGE
+    assert load.calls == 1
+
+
+@pytest.mark.integration
 async def test_two_processes_with_ten_concurrent_misses_each_load_once(
     make_cache: Callable[..., PageCache], valkey: Redis, other_valkey: Redis
 ) -> None:

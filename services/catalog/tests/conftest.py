@@ -169,3 +169,46 @@ async def catalog(
 ) -> AsyncIterator[Catalog]:
     async with catalog_app() as client:
         yield client
+
+
+async def processed(database: ScratchDatabase, track_id: str) -> None:
+    """Marks a track READY as processing would; the lifecycle tests use real events."""
+    import asyncpg
+
+    connection = await asyncpg.connect(database.primary_dsn)
+    try:
+        await connection.execute(
+            "UPDATE tracks SET status = 'READY', duration_ms = 215000,"
+            " renditions_kbps = '{96,160,320}', loudness_lufs = -9.5, gain_db = -4.5,"
+            " hls_manifest_key = 'hls/' || id || '/master.m3u8' WHERE id = $1",
+            uuid.UUID(track_id),
+        )
+    finally:
+        await connection.close()
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in a Prometheus text exposition (0 when absent)."""
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and line.split(" ")[0] != name:
+            continue
+        if all(f'{key}="{value}"' in line for key, value in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def released(catalog: Catalog, database: ScratchDatabase, tracks: int = 3) -> dict[str, Any]:
+    """An artist with a published album of READY, published tracks."""
+    artist = await catalog.artist()
+    album = await catalog.album(artist["id"], release_date="2020-05-01")
+    made = []
+    admin = catalog.admin().headers
+    for number in range(1, tracks + 1):
+        track = await catalog.track(album["id"], number=number)
+        await processed(database, track["id"])
+        published = await catalog.http.post(f"/catalog/tracks/{track['id']}/publish", headers=admin)
+        assert published.status_code == 200, published.text
+        made.append(track)
+    response = await catalog.http.post(f"/catalog/albums/{album['id']}/publish", headers=admin)
+    assert response.status_code == 200, response.text
+    return {"artist": artist, "album": album, "tracks": made}

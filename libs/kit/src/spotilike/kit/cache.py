@@ -157,6 +157,10 @@ class PageCache:
 
     Callers that ask for the same key at the same time must load the same page: only the
     first caller's ``load`` runs, the others share its result.
+
+    Give the Valkey client a ``socket_timeout`` and ``socket_connect_timeout``: a Valkey
+    that stops answering (rather than refusing connections) otherwise stalls every lookup
+    for as long as the client waits.
     """
 
     def __init__(
@@ -305,7 +309,8 @@ class PageCache:
     ) -> JSONValue:
         started = time.monotonic()
         entry = _encode(await load())
-        # A marker outlives ttl_seconds; a load older than that might have missed one.
+        # Markers live twice ttl_seconds: a load that took longer than ttl_seconds may have
+        # started before a marker that has expired since, so it stores nothing.
         if time.monotonic() - started < self._ttl_seconds:
             try:
                 await self._store_if_unchanged(

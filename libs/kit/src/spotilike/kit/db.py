@@ -31,6 +31,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from spotilike.kit.metrics import DB_READ_SESSIONS
+
 __all__ = [
     "NAMING_CONVENTION",
     "Database",
@@ -133,6 +135,7 @@ class Database:
             else None
         )
         self.recent_writers = recent_writers
+        self._application_name = application_name
         self._primary_sessions = async_sessionmaker(self.primary, expire_on_commit=False)
         self._replica_sessions = (
             async_sessionmaker(self.replica, expire_on_commit=False) if self.replica else None
@@ -143,14 +146,20 @@ class Database:
 
     async def read_session(self, caller: str | None = None) -> AsyncSession:
         if self._replica_sessions is None:
+            self._count("primary-only")
             return self._primary_sessions()
         if (
             caller is not None
             and self.recent_writers is not None
             and await self.recent_writers.wrote_recently(caller)
         ):
+            self._count("primary-own-writes")
             return self._primary_sessions()
+        self._count("replica")
         return self._replica_sessions()
+
+    def _count(self, target: str) -> None:
+        DB_READ_SESSIONS.labels(application=self._application_name, target=target).inc()
 
     @asynccontextmanager
     async def transaction(self, *, caller: str | None = None) -> AsyncIterator[AsyncSession]:

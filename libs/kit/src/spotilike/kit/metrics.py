@@ -6,7 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["HTTP_LATENCY", "HTTP_REQUESTS", "metrics_endpoint"]
+__all__ = ["DB_READ_SESSIONS", "HTTP_LATENCY", "HTTP_REQUESTS", "metrics_endpoint"]
 
 HTTP_REQUESTS = Counter(
     "spotilike_http_requests_total",
@@ -18,6 +18,13 @@ HTTP_LATENCY = Histogram(
     "HTTP request latency by route template",
     ["service", "method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+DB_READ_SESSIONS = Counter(
+    "spotilike_db_read_sessions_total",
+    "Read sessions by the server they went to (replica, or primary and why)",
+    ["application", "target"],
 )
 
 

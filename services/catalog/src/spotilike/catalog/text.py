@@ -152,11 +152,16 @@ def duplicate_key(title: str) -> str:
     "ft.", "featuring", and "with" in brackets) do not make a new title; version words do:
     "Song (Live)", "Song (Remix)" and "Song - Acoustic" each differ from "Song". A title
     with no letter or digit left ("!!!", "+") falls back to its ``search_key``, which
-    keeps the punctuation that tells such titles apart.
+    keeps the punctuation that tells such titles apart. The key is empty only for text
+    with nothing visible in it, which ``clean_name`` refuses.
     """
     folded = _fold(title)
     without_credits = _TRAILING_CREDIT.sub(" ", _BRACKETED_CREDIT.sub(" ", folded))
-    return _words(without_credits) or folded
+    if key := _words(without_credits) or folded:
+        return key
+    # Only combining marks and format characters, all dropped by folding: a lone "¨" is
+    # still a title, so it keeps a key of its own.
+    return " ".join(unicodedata.normalize("NFKC", title).casefold().split())
 
 
 def search_key(text: str) -> str:

@@ -2,7 +2,9 @@
 
 Album and artist pages as anonymous listeners see them go through the page cache; an
 editor (admin or the artist's manager) reads them straight from the database, drafts
-included. A missing or unpublished page is cached as missing too, so probing ids costs
+included. Cache fills read the primary: a replica a moment behind an invalidating write
+would otherwise put the old page back for the whole TTL, and the cache takes that load
+off the primary anyway. A missing or unpublished page is cached as missing too, so probing ids costs
 the database nothing; publishing invalidates it like any other write.
 """
 
@@ -118,13 +120,15 @@ async def album_page(
             return await _album_page(session, album, artist, editor=True)
 
     async def load() -> Any:
-        album = await repository.album(session, album_id)
-        if album is None or not album.published:
-            return None
-        artist = await repository.artist(session, album.artist_id)
-        if artist is None:
-            return None
-        return (await _album_page(session, album, artist, editor=False)).model_dump(mode="json")
+        async with runtime.database.write_session() as primary:
+            album = await repository.album(primary, album_id)
+            if album is None or not album.published:
+                return None
+            artist = await repository.artist(primary, album.artist_id)
+            if artist is None:
+                return None
+            page = await _album_page(primary, album, artist, editor=False)
+            return page.model_dump(mode="json")
 
     cached = await runtime.pages.get_or_load(album_page_key(album_id), load)
     if cached is None:
@@ -137,27 +141,28 @@ async def artist_page(
 ) -> ArtistPage:
     settings = runtime.settings
 
-    async def build(artist: Artist, *, editor: bool) -> ArtistPage:
-        albums = await repository.albums_of_artist(session, artist.id, public=not editor, limit=50)
+    async def build(reader: AsyncSession, artist: Artist, *, editor: bool) -> ArtistPage:
+        albums = await repository.albums_of_artist(reader, artist.id, public=not editor, limit=50)
         top = await repository.top_tracks(
-            session, artist.id, limit=settings.top_tracks_on_artist_page
+            reader, artist.id, limit=settings.top_tracks_on_artist_page
         )
         return ArtistPage(
             artist=artist_view(artist),
             albums=[album_view(album, artist) for album in albums],
-            top_tracks=await track_views(session, top),
+            top_tracks=await track_views(reader, top),
         )
 
     if _editor_hint(principal):
         artist = await repository.artist(session, artist_id)
         if artist is not None and can_edit(principal, artist):
-            return await build(artist, editor=True)
+            return await build(session, artist, editor=True)
 
     async def load() -> Any:
-        artist = await repository.artist(session, artist_id)
-        return (
-            None if artist is None else (await build(artist, editor=False)).model_dump(mode="json")
-        )
+        async with runtime.database.write_session() as primary:
+            artist = await repository.artist(primary, artist_id)
+            if artist is None:
+                return None
+            return (await build(primary, artist, editor=False)).model_dump(mode="json")
 
     cached = await runtime.pages.get_or_load(artist_page_key(artist_id), load)
     if cached is None:

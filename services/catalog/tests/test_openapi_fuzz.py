@@ -1,0 +1,299 @@
+"""Schemathesis against the catalog service's own OpenAPI document: every check, no 5xx.
+
+Each operation is fuzzed in every phase schemathesis has for a single operation (explicit
+examples, coverage, fuzzing; positive and negative data) and every response goes through
+every check, twice: once with an admin's token, who may change anything and reads pages
+straight from the database, and once with a listener's, who may change nothing and reads
+pages through the page cache. The app runs under uvicorn on a loopback port, in a thread
+of its own, so its lifespan owns the database and Valkey pools as in production and every
+request crosses a real HTTP parser.
+
+Before an operation is fuzzed, its own artist, genre, albums (one published, one draft)
+and tracks (one playable, one draft) are created, and about half of the generated ids are
+pointed at them, so cases reach the rows behind the 404s as well as the 404s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import requests
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, settings
+from schemathesis import Case, HookContext, Response
+from schemathesis.core.failures import Failure
+from schemathesis.openapi.checks import RejectedPositiveData
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from spotilike.catalog.app import create_catalog_app
+from spotilike.catalog.settings import CatalogSettings
+from spotilike.kit.errors import PROBLEM_TYPE_BASE
+from spotilike.tools.pytest_plugin import ScratchDatabase, TokenIssuer
+
+pytestmark = pytest.mark.integration
+
+_START_TIMEOUT_SECONDS = 30.0
+
+# Parametrizing needs the document at collection time, before any fixture exists; the app
+# under test is built by the same factory and must serve exactly this document.
+OPENAPI = create_catalog_app(CatalogSettings(), run_workers=False).openapi()
+schema = schemathesis.openapi.from_dict(OPENAPI)
+
+_SEMANTIC_POINTERS = {
+    # Whether the referenced rows exist: the schema can only say "a UUID".
+    "/artist_id",
+    "/album_id",
+    "/parent_id",
+    # The text rules count code points after NFC and whitespace folding, and refuse
+    # control, private-use and unassigned characters, by the running Python's Unicode.
+    "/name",
+    "/title",
+    "/label",
+    "/slug",
+    # Identifiers checked by their published format and check digit.
+    "/isrc",
+    "/upc",
+    # Relative to today's date.
+    "/release_date",
+    # A slot already taken on the album.
+    "/track_number",
+    # Drafts are for admins and the artist's manager only.
+    "/include_unpublished",
+    # Only cursors the endpoint issued decode, and only searches with a letter or digit.
+    "/cursor",
+    "/q",
+}
+_SEMANTIC_POINTER_PREFIXES = ("/genre_ids/", "/featured_artist_ids/")
+
+
+def _semantic(error: dict[str, Any]) -> bool:
+    pointer = str(error.get("pointer", ""))
+    return "type" not in error and (
+        pointer in _SEMANTIC_POINTERS or pointer.startswith(_SEMANTIC_POINTER_PREFIXES)
+    )
+
+
+@schema.hook
+def filter_failure(context: HookContext, failure: Failure, case: Case, response: Response) -> bool:
+    """Keeps every failure except a schema-valid request refused for a rule no schema states.
+
+    positive_data_acceptance expects a schema-valid request to succeed (or to be refused
+    as unauthorised, missing or conflicting). The catalog also refuses, with a 422 that
+    points at the field, what only its own rows, its text rules or the date can judge;
+    those 422s are the API working. The service's own 422s carry ``in``, ``pointer`` and
+    ``detail`` per error; schema validation errors also carry a ``type``, so a 422 from
+    the schema itself always stays a failure, as does any other rejection.
+    """
+    if not isinstance(failure, RejectedPositiveData) or response.status_code != 422:
+        return True
+    problem = response.json()
+    if str(problem.get("type", "")).removeprefix(PROBLEM_TYPE_BASE) != "validation-failed":
+        return True
+    errors = problem.get("errors") or []
+    return not (errors and all(_semantic(error) for error in errors))
+
+
+@pytest.fixture
+def catalog_server(
+    settings_factory: Callable[..., CatalogSettings], token_issuer: TokenIssuer
+) -> Iterator[str]:
+    """The base URL of a catalog app served by uvicorn, trusting the test's token issuer."""
+    app = create_catalog_app(
+        settings_factory(),
+        run_workers=False,
+        token_verifier=token_issuer.verifier(),
+        topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
+    )
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, lifespan="on", log_config=None, access_log=False, proxy_headers=False)
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start the catalog app; see the log above")
+        time.sleep(0.02)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        assert httpx.get(base_url + "/openapi.json").json() == OPENAPI
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=_START_TIMEOUT_SECONDS)
+        listening.close()
+
+
+@dataclass
+class Seeded:
+    """The rows one operation's cases are aimed at: id parameter name to existing ids."""
+
+    ids: dict[str, list[str]]
+
+    def aim(self, case: Case) -> None:
+        """Points about half the cases that take a known id at a row that exists.
+
+        Only a generated id in canonical UUID form is replaced, by another one, so the
+        case stays as positive or as negative as it was generated. Choosing on the id's
+        last bits keeps each case reproducible; the other half still reach the 404 path.
+        """
+        for container in (case.path_parameters, case.query, case.body):
+            if not isinstance(container, dict):
+                continue
+            for name, choices in self.ids.items():
+                if name in container:
+                    container[name] = self._pick(container[name], choices)
+            genre_ids = container.get("genre_ids")
+            if isinstance(genre_ids, list) and "genre_id" in self.ids:
+                container["genre_ids"] = [self._pick(g, self.ids["genre_id"]) for g in genre_ids]
+
+    @staticmethod
+    def _pick(generated: Any, choices: list[str]) -> Any:
+        try:
+            parsed = uuid.UUID(str(generated))
+        except ValueError:
+            return generated
+        if str(parsed) != generated or parsed.int % 2:
+            return generated
+        return choices[(parsed.int >> 1) % len(choices)]
+
+
+def _created(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _make_playable(database: ScratchDatabase, track_id: str) -> None:
+    """What the audio pipeline's results do to a track: READY, with its renditions.
+
+    Set directly in the database: the fuzzed app runs without its consumers, and there is
+    no audio service here to send ``processing.completed``.
+    """
+    connection = await asyncpg.connect(database.primary_dsn)
+    try:
+        await connection.execute(
+            "UPDATE tracks SET status = 'READY', duration_ms = 215000,"
+            " renditions_kbps = '{96,160,320}', loudness_lufs = -9.5, gain_db = -4.5"
+            " WHERE id = $1",
+            uuid.UUID(track_id),
+        )
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+def seeded(
+    catalog_server: str, catalog_database: ScratchDatabase, token_issuer: TokenIssuer
+) -> Seeded:
+    admin = token_issuer.headers(roles=("ADMIN", "USER"))
+    with httpx.Client(base_url=catalog_server, headers=admin, timeout=30.0) as http:
+        suffix = uuid.uuid4().hex[:8]
+        artist = _created(http.post("/catalog/artists", json={"name": f"Fuzz Artist {suffix}"}))
+        genre = _created(http.post("/catalog/genres", json={"name": f"Fuzz Genre {suffix}"}))
+        albums = [
+            _created(
+                http.post(
+                    "/catalog/albums",
+                    json={
+                        "artist_id": artist["id"],
+                        "title": f"Fuzz Album {n} {suffix}",
+                        "release_date": "2024-05-17",
+                        "genre_ids": [genre["id"]],
+                    },
+                )
+            )
+            for n in (1, 2)
+        ]
+        tracks = [
+            _created(
+                http.post(
+                    "/catalog/tracks",
+                    json={
+                        "album_id": albums[0]["id"],
+                        "title": f"Fuzz Track {n} {suffix}",
+                        "track_number": n,
+                        "genre_ids": [genre["id"]],
+                    },
+                )
+            )
+            for n in (1, 2)
+        ]
+        asyncio.run(_make_playable(catalog_database, tracks[0]["id"]))
+        _created(http.post(f"/catalog/tracks/{tracks[0]['id']}/publish"))
+        _created(http.post(f"/catalog/albums/{albums[0]['id']}/publish"))
+    # The fuzzer's identities never wrote, so their reads go to the replica.
+    asyncio.run(catalog_database.replica_caught_up())
+    return Seeded(
+        ids={
+            "artist_id": [artist["id"]],
+            "genre_id": [genre["id"]],
+            "album_id": [album["id"] for album in albums],
+            "track_id": [track["id"] for track in tracks],
+        }
+    )
+
+
+def _credentials(case: Case, token: str) -> dict[str, str] | None:
+    """The bearer token for the case, or None.
+
+    None where the operation declares no security, and where the case itself is the
+    negative test of the token (dropped or mangled on purpose): a header sent over it
+    would turn the case back into a valid one.
+    """
+    if not case.operation.definition.raw.get("security"):
+        return None
+    if schema.is_security_param_negated(case):
+        return None
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def fuzzer() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session
+
+
+@pytest.mark.parametrize("roles", [("ADMIN", "USER"), ("USER",)], ids=["admin", "listener"])
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    # The server and the rows are set up once per operation and identity, on purpose:
+    # each operation's examples share them, and no operation sees what another changed.
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
+def test_catalog_api_conforms_to_its_openapi(
+    case: Case,
+    roles: tuple[str, ...],
+    catalog_server: str,
+    seeded: Seeded,
+    token_issuer: TokenIssuer,
+    fuzzer: requests.Session,
+) -> None:
+    seeded.aim(case)
+    token = token_issuer.token(roles=roles)
+    case.call_and_validate(
+        base_url=catalog_server, session=fuzzer, headers=_credentials(case, token)
+    )
