@@ -1,0 +1,1 @@
+"""The audio service: uploads and the pipeline that makes them playable."""
