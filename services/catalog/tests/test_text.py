@@ -100,6 +100,7 @@ def test_text_rejected_is_a_value_error() -> None:
 
 
 @given(st.text())
+@example("\u00a8")
 def test_clean_name_output_is_stable_and_tidy(raw: str) -> None:
     try:
         cleaned = clean_name(raw, field="title")
@@ -111,6 +112,7 @@ def test_clean_name_output_is_stable_and_tidy(raw: str) -> None:
     assert "  " not in cleaned
     assert 1 <= len(cleaned) <= NAME_MAX_LENGTH
     assert not any(unicodedata.category(char) in {"Cc", "Cn", "Co", "Cs"} for char in cleaned)
+    assert duplicate_key(cleaned)
 
 
 @pytest.mark.parametrize(
@@ -177,6 +179,7 @@ def test_duplicate_key_merges(first: str, second: str) -> None:
         ("!!!", "!"),
         ("+", "÷"),
         ("(feat. X)", "(feat. Y)"),
+        ("\u00a8", "\u02dc"),
     ],
 )
 def test_duplicate_key_keeps_apart(first: str, second: str) -> None:

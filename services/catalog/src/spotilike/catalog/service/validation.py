@@ -51,10 +51,12 @@ def checked_isrc(value: str | None) -> str | None:
 
 
 def checked_upc(value: str | None) -> str | None:
+    """Stored as 13 digits: a UPC-A is an EAN-13 with a leading 0, and one barcode must
+    not be two rows."""
     if value is None:
         return None
     try:
-        return text.valid_upc(value)
+        return text.valid_upc(value).zfill(13)
     except text.TextRejected as error:
         raise _rejected(error) from None
 
