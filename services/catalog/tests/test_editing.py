@@ -298,3 +298,15 @@ async def test_deleting_an_album_deletes_its_tracks_and_frees_their_titles(
     ).status_code == 404
     again = await catalog.album(artist["id"], "Gone")
     await catalog.track(again["id"], "Gone Song", isrc="USRC17600001")
+
+
+async def test_a_upc_a_and_its_ean_13_form_are_one_barcode(catalog: Catalog) -> None:
+    artist = await catalog.artist()
+    album = await catalog.album(artist["id"], upc="036000291452")
+    assert album["upc"] == "0036000291452"
+    again = await catalog.http.post(
+        "/catalog/albums",
+        json={"artist_id": artist["id"], "title": "Other", "upc": "0036000291452"},
+        headers=catalog.admin().headers,
+    )
+    assert again.status_code == 409
