@@ -22,6 +22,7 @@ import asyncpg
 import httpx
 import jwt
 import pytest
+from hypothesis import settings as hypothesis_settings
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
@@ -240,6 +241,11 @@ class TokenIssuer:
 def token_issuer() -> TokenIssuer:
     return TokenIssuer()
 
+
+# Hypothesis' per-example deadline is a timed assertion, and this 2-core machine is
+# shared: a slow example says nothing about the code. Tests keep their example counts.
+hypothesis_settings.register_profile("spotilike", deadline=None)
+hypothesis_settings.load_profile("spotilike")
 
 TIERS = ("unit", "integration", "e2e")
 
