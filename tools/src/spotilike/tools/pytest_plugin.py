@@ -22,9 +22,9 @@ import asyncpg
 import httpx
 import jwt
 import pytest
-from hypothesis import settings as hypothesis_settings
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import settings as hypothesis_settings
 from jwt.algorithms import RSAAlgorithm
 
 from spotilike.kit.auth import JwksCache, TokenVerifier
