@@ -211,4 +211,6 @@ async def released(catalog: Catalog, database: ScratchDatabase, tracks: int = 3)
         made.append(track)
     response = await catalog.http.post(f"/catalog/albums/{album['id']}/publish", headers=admin)
     assert response.status_code == 200, response.text
+    # Anonymous reads go to the replica, which replays these writes a moment later.
+    await database.replica_caught_up()
     return {"artist": artist, "album": album, "tracks": made}

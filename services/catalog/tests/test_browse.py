@@ -94,6 +94,7 @@ async def test_albums_filter_by_artist_genre_and_year(
         json={"genre_ids": [genre_id]},
         headers=catalog.admin().headers,
     )
+    await catalog_database.replica_caught_up()
     by_genre = (await catalog.http.get("/catalog/albums", params={"genre_id": genre_id})).json()
     assert [a["id"] for a in by_genre["items"]] == [album_id]
     by_year = (
@@ -120,6 +121,7 @@ async def test_search_matches_exactly_ignoring_case_and_accents(
     admin = catalog.admin().headers
     await catalog.http.post(f"/catalog/tracks/{track['id']}/publish", headers=admin)
     await catalog.http.post(f"/catalog/albums/{album['id']}/publish", headers=admin)
+    await catalog_database.replica_caught_up()
 
     found = (await catalog.http.get("/catalog/search", params={"q": "SIGUR ROS"})).json()
     assert [a["id"] for a in found["artists"]] == [artist["id"]]

@@ -52,7 +52,10 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        # Not cached: a cached logger keeps the processors it first saw, so reconfiguring
+        # (another app in the same process, structlog's capture_logs in tests) would not
+        # reach it. Building the chain per call costs microseconds.
+        cache_logger_on_first_use=False,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
