@@ -21,7 +21,18 @@ Each run is A B for every cap in turn (a warm-up run first, discarded). The figu
 medians over ``--runs`` runs: logins/s against bare verifies/s, and the probe's p50/p99
 under the login load against the probe alone.
 
+Then the timing phase, on the server with the service's default cap: the service promises
+that a login for an unknown email answers like one with a wrong password, same status and
+body, and within ``TIMING_PROMISE_MS`` of it in median latency (the unknown path spends one
+dummy Argon2 verification). One client, one request at a time so the figure is the path
+and not a queue, alternates A (wrong password for a registered account) and B (an email
+never registered, a new one each time) for ``--pairs`` pairs per run, ``--runs`` runs after
+a warm-up; both send the same password, fingerprint and headers, and take a fresh form
+token first, untimed. Every answer must be 401; status, body (minus ``request_id`` and
+``instance``) and header names are compared between A and B.
+
     uv run python bench/users_login.py --runs 5 [--caps 1,2,16] [--clients 8] [--json out.json]
+    uv run python bench/users_login.py --runs 5 --timing-only [--pairs 200]
 """
 
 from __future__ import annotations
@@ -72,6 +83,7 @@ BROWSER_UA = (
     "Chrome/142.0.0.0 Safari/537.36"
 )
 PASSWORD = "correct horse battery staple"
+WRONG_PASSWORD = "correct horse battery stapler"
 UNTHROTTLED = "1000000"
 """Every risk and throttle limit: one address and a handful of accounts log in nonstop here."""
 STARTUP_TIMEOUT = 60.0
@@ -80,6 +92,13 @@ PHASE_TIMEOUT = 120.0
 """No phase of one run may take longer than this; a wedged server fails the bench."""
 MAX_PROBES = 20_000
 MAX_LOGINS_PER_RUN = 5_000
+MAX_PAIRS = 2_000
+TIMING_WARMUP_PAIRS = 20
+"""Discarded; the first unknown-email login of a process also makes the dummy hash."""
+TIMING_PROMISE_MS = 20.0
+TIMING_RUN_TIMEOUT = 600.0
+"""One timing run, ``--pairs`` sequential pairs; a wedged server fails the bench."""
+VOLATILE_PROBLEM_FIELDS = ("request_id", "instance")
 STACK_HINT = "start the local stack first: uv run spotilike stack up"
 
 console = Console(width=120)
@@ -115,6 +134,27 @@ class CapResults:
     reference_cpu_ms_per_verify: list[float] = field(default_factory=list)
     server_cpu_ms_per_login: list[float] = field(default_factory=list)
     loop_cpu_ms_per_login: list[float] = field(default_factory=list)
+
+
+Answer = tuple[int, str, tuple[str, ...]]
+"""Status, the body as canonical JSON without its volatile fields, the sorted header names."""
+
+
+@dataclass
+class TimingResults:
+    """The timing phase: one entry per run, medians in ms; the distinct answers of all runs."""
+
+    cap: int
+    wrong_password_ms: list[float] = field(default_factory=list)
+    unknown_email_ms: list[float] = field(default_factory=list)
+    wrong_password_answers: set[Answer] = field(default_factory=set)
+    unknown_email_answers: set[Answer] = field(default_factory=set)
+
+
+@dataclass
+class BenchResults:
+    caps: dict[int, CapResults]
+    timing: TimingResults
 
 
 @dataclass
@@ -158,11 +198,11 @@ def _percentile_ms(samples: list[float], percent: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[percent - 1] * 1000
 
 
-async def _bounded(work: Awaitable[_T], what: str) -> _T:
+async def _bounded(work: Awaitable[_T], what: str, seconds: float = PHASE_TIMEOUT) -> _T:
     try:
-        return await asyncio.wait_for(work, PHASE_TIMEOUT)
+        return await asyncio.wait_for(work, seconds)
     except TimeoutError:
-        raise SystemExit(f"{what} did not finish within {PHASE_TIMEOUT:.0f}s") from None
+        raise SystemExit(f"{what} did not finish within {seconds:.0f}s") from None
 
 
 def _server_env(
@@ -311,6 +351,68 @@ async def login(session: aiohttp.ClientSession, base_url: str, account: Account)
     if response.status != 200 or "access_token" not in answer:
         raise SystemExit(f"login answered {response.status}: {answer}")
     return elapsed
+
+
+async def failed_login(
+    session: aiohttp.ClientSession, base_url: str, email: str, fingerprint: str
+) -> tuple[float, Answer]:
+    """One sign-in with ``WRONG_PASSWORD``; the seconds the POST took, and its answer."""
+    body = {
+        "email": email,
+        "password": WRONG_PASSWORD,
+        "form_token": await _form_token(session, base_url),
+    }
+    started = time.perf_counter()
+    async with session.post(
+        base_url + "/auth/login",
+        json=body,
+        headers={"X-Device-Fingerprint": fingerprint},
+    ) as response:
+        raw = await response.read()
+        elapsed = time.perf_counter() - started
+    if response.status != 401:
+        # A 429 (lockout) or 403 (risk) here would time the refusal, not the password path.
+        raise SystemExit(f"a failed login answered {response.status}: {raw[:500]!r}")
+    problem = json.loads(raw)
+    for name in VOLATILE_PROBLEM_FIELDS:
+        problem.pop(name, None)
+    header_names = tuple(sorted({name.lower() for name in response.headers}))
+    return elapsed, (response.status, json.dumps(problem, sort_keys=True), header_names)
+
+
+async def timing_run(
+    session: aiohttp.ClientSession,
+    base_url: str,
+    known: Account,
+    *,
+    pairs: int,
+    unknown_domain: str,
+    results: TimingResults | None,
+) -> str:
+    """``pairs`` times A then B, one request at a time; records them unless ``results`` is None."""
+    wrong_password: list[float] = []
+    unknown_email: list[float] = []
+    answers: tuple[set[Answer], set[Answer]] = (set(), set())
+    for _ in range(pairs):
+        elapsed, answer = await failed_login(session, base_url, known.email, known.fingerprint)
+        wrong_password.append(elapsed)
+        answers[0].add(answer)
+        # A new address each time, so no cache anywhere holds the answer for it.
+        nobody = f"nobody-{secrets.token_hex(4)}@{unknown_domain}"
+        elapsed, answer = await failed_login(session, base_url, nobody, known.fingerprint)
+        unknown_email.append(elapsed)
+        answers[1].add(answer)
+    a_ms = _percentile_ms(wrong_password, 50)
+    b_ms = _percentile_ms(unknown_email, 50)
+    if results is not None:
+        results.wrong_password_ms.append(a_ms)
+        results.unknown_email_ms.append(b_ms)
+        results.wrong_password_answers |= answers[0]
+        results.unknown_email_answers |= answers[1]
+    return (
+        f"A wrong password p50 {a_ms:.1f} ms, B unknown email p50 {b_ms:.1f} ms, "
+        f"B-A {b_ms - a_ms:+.1f} ms, B/A {b_ms / a_ms:.3f}"
+    )
 
 
 async def probe(
@@ -469,7 +571,7 @@ async def measure_cap(
     )
 
 
-async def bench(args: argparse.Namespace) -> dict[int, CapResults]:
+async def bench(args: argparse.Namespace) -> BenchResults:
     endpoints = StackConfig.from_env().endpoints
     await _check_stack(endpoints.postgres_dsn, endpoints.redis_url)
     run_id = uuid.uuid4().hex[:10]
@@ -487,19 +589,25 @@ async def bench(args: argparse.Namespace) -> dict[int, CapResults]:
         type=argon2.Type.ID,
     )
     stored_hash = hasher.hash(PASSWORD)
+    domain = f"{run_id}.example.org"
+    caps: list[int] = [] if args.timing_only else args.caps
     accounts = [
-        Account(email=f"bench-{n}@{run_id}.example.org", fingerprint=secrets.token_hex(16))
-        for n in range(args.users)
+        Account(email=f"bench-{n}@{domain}", fingerprint=secrets.token_hex(16))
+        for n in range(0 if args.timing_only else args.users)
     ]
-    results = {cap: CapResults() for cap in args.caps}
-    servers: list[Server] = []
+    # Its own account, so its failed logins touch none of the throughput accounts.
+    timing_account = Account(email=f"bench-timing@{domain}", fingerprint=secrets.token_hex(16))
+    results = BenchResults(
+        caps={cap: CapResults() for cap in caps}, timing=TimingResults(cap=default_cap())
+    )
+    servers: dict[int, Server] = {}
     try:
         await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
         await wait_for_replica(endpoints.postgres_dsn, endpoints.postgres_replica_dsn)
         log_dir = Path(tempfile.mkdtemp(prefix="bench-users-"))
         nowhere = f"127.0.0.1:{_free_port()}"
         try:
-            for cap in args.caps:
+            for cap in dict.fromkeys([*caps, results.timing.cap]):
                 env = _server_env(
                     cap=cap,
                     database_url=database_url,
@@ -507,46 +615,46 @@ async def bench(args: argparse.Namespace) -> dict[int, CapResults]:
                     redis_url=endpoints.redis_url,
                     nowhere=nowhere,
                 )
-                servers.append(spawn_server(cap, env, log_dir))
-            for server in servers:
+                servers[cap] = spawn_server(cap, env, log_dir)
+            for server in servers.values():
                 await wait_until_live(server)
             console.print(
                 f"[dim]{len(servers)} users apps up (logs in {log_dir}); "
-                f"registering {len(accounts)} accounts from {source_ip}[/dim]"
+                f"registering {len(accounts) + 1} accounts from {source_ip}[/dim]"
             )
             async with _client_session(source_ip, connections=args.clients) as session:
-                pending = iter(accounts)
+                pending = iter([*accounts, timing_account])
+                first = next(iter(servers.values()))
 
                 async def register_some() -> None:
                     for account in pending:
-                        await register(session, servers[0].base_url, account)
+                        await register(session, first.base_url, account)
 
                 await _bounded(
                     asyncio.gather(*(register_some() for _ in range(args.clients))),
                     "the registrations",
                 )
 
-            console.print("[dim]warm-up run, not counted[/dim]")
-            for server in servers:
-                line = await measure_cap(
-                    server, accounts, hasher, stored_hash, args, source_ip=source_ip, results=None
+            if caps:
+                await measure_throughput(
+                    [servers[cap] for cap in caps],
+                    accounts,
+                    hasher,
+                    stored_hash,
+                    args,
+                    source_ip=source_ip,
+                    results=results.caps,
                 )
-                console.print(f"[dim]  {line}[/dim]")
-            for run in range(1, args.runs + 1):
-                console.print(f"run {run}/{args.runs}")
-                for server in servers:
-                    line = await measure_cap(
-                        server,
-                        accounts,
-                        hasher,
-                        stored_hash,
-                        args,
-                        source_ip=source_ip,
-                        results=results[server.cap],
-                    )
-                    console.print(f"  {line}")
+            await measure_timing(
+                servers[results.timing.cap],
+                timing_account,
+                args,
+                source_ip=source_ip,
+                unknown_domain=domain,
+                results=results.timing,
+            )
         finally:
-            for server in servers:
+            for server in servers.values():
                 stop_server(server)
         # Kept when the bench fails: the path was printed, and the app's errors are there.
         shutil.rmtree(log_dir, ignore_errors=True)
@@ -555,7 +663,88 @@ async def bench(args: argparse.Namespace) -> dict[int, CapResults]:
     return results
 
 
-def summarise(results: dict[int, CapResults], args: argparse.Namespace) -> dict[str, object]:
+def default_cap() -> int:
+    """The service's own default ``hashing_concurrency`` on this machine (cores - 1)."""
+    field_info = UsersSettings.model_fields["hashing_concurrency"]
+    cap: int = field_info.get_default(call_default_factory=True)
+    return cap
+
+
+async def measure_throughput(
+    servers: list[Server],
+    accounts: list[Account],
+    hasher: argon2.PasswordHasher,
+    stored_hash: str,
+    args: argparse.Namespace,
+    *,
+    source_ip: str,
+    results: dict[int, CapResults],
+) -> None:
+    console.print("[dim]warm-up run, not counted[/dim]")
+    for server in servers:
+        line = await measure_cap(
+            server, accounts, hasher, stored_hash, args, source_ip=source_ip, results=None
+        )
+        console.print(f"[dim]  {line}[/dim]")
+    for run in range(1, args.runs + 1):
+        console.print(f"run {run}/{args.runs}")
+        for server in servers:
+            line = await measure_cap(
+                server,
+                accounts,
+                hasher,
+                stored_hash,
+                args,
+                source_ip=source_ip,
+                results=results[server.cap],
+            )
+            console.print(f"  {line}")
+
+
+async def measure_timing(
+    server: Server,
+    known: Account,
+    args: argparse.Namespace,
+    *,
+    source_ip: str,
+    unknown_domain: str,
+    results: TimingResults,
+) -> None:
+    console.print(
+        f"timing: cap {server.cap}, {args.pairs} pairs A B per run, one request at a time "
+        f"[dim](warm-up of {TIMING_WARMUP_PAIRS} pairs, not counted)[/dim]"
+    )
+    async with _client_session(source_ip, connections=1) as session:
+        await _bounded(
+            timing_run(
+                session,
+                server.base_url,
+                known,
+                pairs=TIMING_WARMUP_PAIRS,
+                unknown_domain=unknown_domain,
+                results=None,
+            ),
+            "the timing warm-up",
+        )
+        for run in range(1, args.runs + 1):
+            line = await _bounded(
+                timing_run(
+                    session,
+                    server.base_url,
+                    known,
+                    pairs=args.pairs,
+                    unknown_domain=unknown_domain,
+                    results=results,
+                ),
+                f"timing run {run}",
+                TIMING_RUN_TIMEOUT,
+            )
+            console.print(f"  run {run}/{args.runs}: {line}")
+
+
+def summarise_throughput(
+    results: dict[int, CapResults], args: argparse.Namespace
+) -> dict[str, dict[str, float]]:
     medians: dict[str, dict[str, float]] = {}
     for cap, r in results.items():
         m = {name: statistics.median(values) for name, values in vars(r).items()}
@@ -612,6 +801,78 @@ def summarise(results: dict[int, CapResults], args: argparse.Namespace) -> dict[
         )
     console.print(throughput)
     console.print(probes)
+    return medians
+
+
+def summarise_timing(timing: TimingResults, args: argparse.Namespace) -> dict[str, object]:
+    """Medians over the runs of each run's p50s, and of each run's paired gap and ratio.
+
+    The headline gap and ratio are the per-run ones, A and B measured side by side: when
+    the machine's load drifts between runs, the run holding the median A need not be the
+    one holding the median B, so the gap between those two medians mixes runs.
+    """
+    pairs = list(zip(timing.wrong_password_ms, timing.unknown_email_ms, strict=True))
+    a_ms = statistics.median(timing.wrong_password_ms)
+    b_ms = statistics.median(timing.unknown_email_ms)
+    gap_ms = statistics.median(b - a for a, b in pairs)
+    ratio = statistics.median(b / a for a, b in pairs)
+    worst_gap_ms = max(abs(b - a) for a, b in pairs)
+    identical = (
+        len(timing.wrong_password_answers) == 1
+        and timing.wrong_password_answers == timing.unknown_email_answers
+    )
+    table = Table(
+        title=(
+            f"POST /auth/login answered 401, one at a time, cap {timing.cap}: "
+            f"{args.pairs} pairs A B per run, median of {args.runs} runs"
+        )
+    )
+    for column in ("p50 ms", "A wrong password", "B unknown email", "B-A", "B/A"):
+        table.add_column(column, justify="right")
+    for run, (a, b) in enumerate(pairs, start=1):
+        table.add_row(f"run {run}", f"{a:.1f}", f"{b:.1f}", f"{b - a:+.1f}", f"{b / a:.3f}")
+    table.add_row("median", f"{a_ms:.1f}", f"{b_ms:.1f}", f"{gap_ms:+.1f}", f"{ratio:.3f}")
+    console.print(table)
+    verdict = "within" if abs(gap_ms) < TIMING_PROMISE_MS else "NOT within"
+    console.print(
+        f"|B-A| {abs(gap_ms):.1f} ms (median of runs), worst run {worst_gap_ms:.1f} ms, "
+        f"between the median A and median B {abs(b_ms - a_ms):.1f} ms: "
+        f"{verdict} the promised {TIMING_PROMISE_MS:g} ms"
+    )
+    if identical:
+        status, body, _ = next(iter(timing.wrong_password_answers))
+        console.print(f"answers identical (status, body, header names): {status} {body}")
+    else:
+        console.print("[bold red]answers differ[/bold red]")
+        for side, answers in (
+            ("A wrong password", timing.wrong_password_answers),
+            ("B unknown email", timing.unknown_email_answers),
+        ):
+            for answer in sorted(answers):
+                console.print(f"  {side}: {answer}")
+    return {
+        "cap": timing.cap,
+        "pairs_per_run": args.pairs,
+        "wrong_password_p50_ms_per_run": timing.wrong_password_ms,
+        "unknown_email_p50_ms_per_run": timing.unknown_email_ms,
+        "median_wrong_password_ms": a_ms,
+        "median_unknown_email_ms": b_ms,
+        "median_unknown_minus_wrong_ms": gap_ms,
+        "median_ratio_unknown_to_wrong": ratio,
+        "worst_run_abs_difference_ms": worst_gap_ms,
+        "difference_of_medians_ms": b_ms - a_ms,
+        "within_promise": abs(gap_ms) < TIMING_PROMISE_MS,
+        "answers_identical": identical,
+        "answers": {
+            "wrong_password": sorted(timing.wrong_password_answers),
+            "unknown_email": sorted(timing.unknown_email_answers),
+        },
+    }
+
+
+def summarise(results: BenchResults, args: argparse.Namespace) -> dict[str, object]:
+    medians = summarise_throughput(results.caps, args) if results.caps else {}
+    timing = summarise_timing(results.timing, args)
     command = "uv run python " + " ".join(sys.argv)
     console.print(f"command: {command}")
     return {
@@ -635,9 +896,12 @@ def summarise(results: dict[int, CapResults], args: argparse.Namespace) -> dict[
             "probe_seconds": args.probe_seconds,
             "probe_path": args.probe_path,
             "runs": args.runs,
+            "pairs": args.pairs,
+            "timing_only": args.timing_only,
         },
-        "per_run": {str(cap): vars(r) for cap, r in results.items()},
+        "per_run": {str(cap): vars(r) for cap, r in results.caps.items()},
         "medians": medians,
+        "timing": timing,
         "command": command,
     }
 
@@ -661,10 +925,16 @@ def main() -> None:
     parser.add_argument("--probe-seconds", type=float, default=1.5, help="probe alone per run")
     parser.add_argument("--probe-path", default="/.well-known/jwks.json", help="cheap endpoint")
     parser.add_argument("--runs", type=int, default=5, help="measured runs (>= 1)")
+    parser.add_argument("--pairs", type=int, default=200, help="timing pairs A B per run")
+    parser.add_argument(
+        "--timing-only", action="store_true", help="skip the throughput runs, time logins only"
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
     if min(args.clients, args.users, args.runs) < 1 or min(args.seconds, args.probe_seconds) <= 0:
         parser.error("--clients, --users, --runs, --seconds and --probe-seconds must be positive")
+    if not 1 <= args.pairs <= MAX_PAIRS:
+        parser.error(f"--pairs must be between 1 and {MAX_PAIRS}")
     if not args.probe_path.startswith("/"):
         parser.error("--probe-path must start with /")
     summary = summarise(asyncio.run(bench(args)), args)

@@ -47,7 +47,8 @@ class UsersSettings(ServiceSettings):
     """Password hashes computed at once; more wait, so logins cannot starve other requests.
 
     One core fewer than the machine has: on 2 cores a cap of 2 let logins slow a cheap
-    endpoint's p99 by 14x, a cap of 1 by 5x, at the same login throughput (bench/)."""
+    endpoint's p99 by 14-17x, a cap of 1 by about 5x, at the same login throughput
+    (docs/benchmarks.md)."""
 
     login_failures_per_account: int = Field(default=5, ge=1)
     login_failures_per_ip: int = Field(default=30, ge=1)
