@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 __all__ = [
     "PROBLEM_CONTENT_TYPE",
@@ -201,14 +202,26 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path takes: Starlette names only the first route's."""
+    methods = {
+        method
+        for route in request.app.router.routes
+        if isinstance(route, Route) and route.methods and route.path_regex.match(request.url.path)
+        for method in route.methods
+    }
+    return ", ".join(sorted(methods))
+
+
 async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = HTTPStatus(exc.status_code)
     detail = exc.detail if isinstance(exc.detail, str) else status.description
     code = status.phrase.lower().replace(" ", "-").replace("'", "")
-    return problem_response(
-        request, status=status, code=code, detail=detail, headers=exc.headers or {}
-    )
+    headers = dict(exc.headers or {})
+    if status is HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = _allowed_methods(request)
+    return problem_response(request, status=status, code=code, detail=detail, headers=headers)
 
 
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -18,7 +18,9 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    StrictBool,
     StringConstraints,
+    TypeAdapter,
 )
 
 from spotilike.users.models import Role
@@ -47,7 +49,20 @@ __all__ = [
     "UserView",
 ]
 
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# PostgreSQL text cannot hold U+0000, so no text field takes it (a 422, not a 500); a
+# display name needs one character that str.strip() keeps, as the schema says.
+_NOT_SPACE = (
+    r"[^\x00\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+DisplayName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=100,
+        pattern=rf"^[^\x00]*{_NOT_SPACE}[^\x00]*$",
+    ),
+]
 
 
 def _encodable(value: str) -> str:
@@ -61,6 +76,12 @@ def _encodable(value: str) -> str:
 
 Password = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_encodable)]
 """Only a bound here: the policy (8 to 128, not common) is checked with a clear message."""
+NewPassword = Annotated[
+    str,
+    Field(min_length=1, max_length=1024, json_schema_extra={"minLength": 8, "maxLength": 128}),
+    AfterValidator(_encodable),
+]
+"""The same bound; the schema also states the policy's lengths, which the policy enforces."""
 OpaqueToken = Annotated[str, Field(min_length=1, max_length=128)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 Language = Annotated[
@@ -68,11 +89,19 @@ Language = Annotated[
 ]
 StreamingQuality = Literal[96, 160, 320]
 Email = Annotated[EmailStr, Field(max_length=320)]
-LooseEmail = Annotated[str, Field(min_length=1, max_length=320)]
+LooseEmail = Annotated[str, Field(min_length=1, max_length=320, pattern=r"^[^\x00]*$")]
 """Login and reset take any string: telling a malformed address apart would be an oracle."""
 IpAddress = Annotated[str, BeforeValidator(str)]
 """asyncpg gives INET columns as ipaddress objects."""
 ClientField = Annotated[str | None, Field(default=None, max_length=512)]
+
+
+_HTTP_URL = TypeAdapter(AnyHttpUrl)
+
+
+def _http_url(value: str) -> str:
+    _HTTP_URL.validate_python(value)
+    return value
 
 
 class _Request(BaseModel):
@@ -81,7 +110,7 @@ class _Request(BaseModel):
 
 class Registration(_Request):
     email: Email
-    password: Password
+    password: NewPassword
     display_name: DisplayName
     language: Language = "en"
     country: Country | None = None
@@ -108,7 +137,7 @@ class PasswordForgotten(_Request):
 
 class PasswordReset(_Request):
     token: OpaqueToken
-    password: Password
+    password: NewPassword
 
 
 class EmailVerification(_Request):
@@ -126,22 +155,37 @@ class AccountDeletion(_Request):
 
 class ProfileUpdate(_Request):
     display_name: DisplayName | None = None
-    avatar_url: Annotated[AnyHttpUrl, Field(max_length=2048)] | None = None
+    avatar_url: (
+        Annotated[
+            str,
+            Field(min_length=1, max_length=2048, json_schema_extra={"format": "uri"}),
+            AfterValidator(_http_url),
+        ]
+        | None
+    ) = None
     country: Country | None = None
     language: Language | None = None
 
 
 class SettingsUpdate(_Request):
     language: Language | None = None
-    explicit_content_allowed: bool | None = None
+    explicit_content_allowed: StrictBool | None = None
     streaming_quality_kbps: StreamingQuality | None = None
-    private_session: bool | None = None
+    private_session: StrictBool | None = None
 
 
-class RoleGrant(_Request):
-    role: Role
-    artist_id: UUID | None = None
-    """Required with ARTIST: the catalog artist this user manages."""
+class ArtistGrant(_Request):
+    role: Literal[Role.ARTIST]
+    artist_id: UUID
+    """The catalog artist this user manages."""
+
+
+class PlainGrant(_Request):
+    role: Literal[Role.USER, Role.ADMIN]
+    artist_id: None = None
+
+
+RoleGrant = Annotated[ArtistGrant | PlainGrant, Field(discriminator="role")]
 
 
 class TokenPair(BaseModel):

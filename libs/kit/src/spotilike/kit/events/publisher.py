@@ -48,6 +48,10 @@ class OutboxPublisher:
             producer = idempotent_producer(self._bootstrap, client_id=f"{self._service}-outbox")
             try:
                 await producer.start()
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
             except Exception as exc:
                 _log.warning(
                     "outbox_producer_unavailable",

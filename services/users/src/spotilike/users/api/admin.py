@@ -28,7 +28,7 @@ router = APIRouter(
 async def list_users(
     _admin: AdminPrincipal,
     session: ReadSession,
-    query: Annotated[str | None, Query(max_length=100)] = None,
+    query: Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")] = None,
     after: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=admin.MAX_PAGE_SIZE)] = 50,
 ) -> UserPage:

@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from spotilike.kit.errors import NotFound
+from spotilike.kit.errors import NotFound, Problem
 from spotilike.users.api.deps import Client, RuntimeDep
 from spotilike.users.api.problems import problem_responses
+from spotilike.users.oauth import OAuthError
 from spotilike.users.schemas import OAuthExchange, TokenPair
 from spotilike.users.service import oauth_login
 
@@ -59,7 +60,15 @@ async def start(
     next: Annotated[str | None, Query(max_length=512)] = None,
 ) -> RedirectResponse:
     _known(runtime, provider)
-    began = await runtime.oauth.start(provider, next_path=next)
+    try:
+        began = await runtime.oauth.start(provider, next_path=next)
+    except OAuthError as error:
+        raise Problem(
+            f"{provider} sign-in is unavailable right now; try again or use a password",
+            status=503,
+            code=error.code,
+            headers={"Retry-After": "30"},
+        ) from None
     response = RedirectResponse(began.url, status_code=302)
     response.set_cookie(
         _cookie(provider),

@@ -70,7 +70,6 @@ _DESCRIPTIONS = {
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "The request body is over the service's cap.",
     HTTPStatus.UNPROCESSABLE_ENTITY: "A value is invalid; 'errors' names each one.",
     HTTPStatus.TOO_MANY_REQUESTS: "Rate limited or locked out; wait for Retry-After.",
-    HTTPStatus.SERVICE_UNAVAILABLE: "A service this one depends on did not answer.",
 }
 _HEADERS = {
     HTTPStatus.UNAUTHORIZED: {"WWW-Authenticate": _WWW_AUTHENTICATE},

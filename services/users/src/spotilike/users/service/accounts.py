@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotilike.contracts.events.users import UserDeletedV1, UserRegisteredV1
 from spotilike.kit.auth import Principal
-from spotilike.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, UnprocessableContent
+from spotilike.kit.errors import Conflict, Forbidden, NotFound, Unauthorized
 from spotilike.users import repository
 from spotilike.users.email_address import normalize_email
 from spotilike.users.models import Device, Role, User
@@ -254,16 +254,15 @@ async def update_profile(
     user = await repository.user_for_update(session, user_id)
     if user is None:
         raise NotFound("this account no longer exists", code="user-not-found")
-    fields = changes.model_dump(exclude_unset=True)
-    if fields.get("display_name", "") is None:
-        raise UnprocessableContent(
-            "display_name cannot be null",
-            extensions={"errors": [{"pointer": "/display_name", "detail": "must be a string"}]},
-        )
+    # null means "leave as it is", like an absent field: every profile field but the
+    # avatar and the country must keep a value.
+    fields = {
+        name: value
+        for name, value in changes.model_dump(exclude_unset=True).items()
+        if value is not None or name in ("avatar_url", "country")
+    }
     if "avatar_url" in fields:
         fields["avatar_url"] = str(changes.avatar_url) if changes.avatar_url else None
-    if "language" in fields and fields["language"] is None:
-        fields.pop("language")
     return await _apply(runtime, session, user, fields)
 
 
