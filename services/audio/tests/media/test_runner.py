@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import subprocess
+import sys
 import threading
 import time
 
@@ -101,7 +102,7 @@ def test_a_hung_run_is_killed_at_the_timeout(tmp_path):
         )
 
     assert caught.value.code == "timeout"
-    assert caught.value.reason == "Processing the file took longer than 1 minute and was stopped."
+    assert caught.value.reason == "Processing the file took longer than 1 second and was stopped."
     assert ffmpeg_children() == []
 
 
@@ -152,6 +153,40 @@ def test_limits_are_set_in_the_child_and_it_leads_its_own_group(tmp_path):
     assert isinstance(error, MediaError)
     assert error.code == "ffmpeg_failed"
     assert ffmpeg_children() == []
+
+
+WORKER = """
+import sys
+from pathlib import Path
+from spotilike.audio.media import RunLimits, run_ffmpeg
+run_ffmpeg(Path(sys.argv[1]), input_format="ogg", arguments=["-f", "null", "-"],
+           limits=RunLimits(timeout_seconds=300))
+"""
+
+
+def test_ffmpeg_dies_with_a_killed_worker(tmp_path):
+    fifo = tmp_path / "waiting.ogg"
+    os.mkfifo(fifo)
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, str(fifo)])
+    try:
+        children: list[psutil.Process] = []
+        for _ in range(400):
+            children = psutil.Process(worker.pid).children()
+            if children:
+                break
+            time.sleep(0.05)
+        (ffmpeg,) = children
+        assert "ffmpeg" in ffmpeg.name()
+
+        worker.kill()
+        worker.wait(timeout=30)
+
+        # The orphan is reparented; wait_procs returns it once it has gone.
+        gone, alive = psutil.wait_procs([ffmpeg], timeout=30)
+        assert (gone, alive) == ([ffmpeg], [])
+    finally:
+        worker.kill()
+        worker.wait(timeout=30)
 
 
 def test_running_out_of_cpu_time_fails_without_output(make_input, sine_source, tmp_path):

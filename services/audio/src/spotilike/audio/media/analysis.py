@@ -35,6 +35,7 @@ from spotilike.audio.media.ebur128 import Loudness, parse_summary
 from spotilike.audio.media.errors import MediaError, spoken_duration
 from spotilike.audio.media.ffmpeg import (
     DEFAULT_RUN_LIMITS,
+    FfmpegRun,
     ProgressCallback,
     ProgressMeter,
     RunLimits,
@@ -160,7 +161,16 @@ def loudness(source: Path, *, run_limits: RunLimits = DEFAULT_RUN_LIMITS) -> Lou
         limits=run_limits,
         loglevel="info",
     )
-    return parse_summary(run.stderr)
+    return _loudness_in(run)
+
+
+def _loudness_in(run: FfmpegRun) -> Loudness:
+    try:
+        return parse_summary(run.stderr)
+    except ValueError as error:
+        raise MediaError(
+            "ffmpeg_failed", "The file could not be processed.", detail=f"{error}\n{run.stderr}"
+        ) from error
 
 
 # framelog=verbose keeps the ten-per-second momentary readings out of the info-level log,
@@ -279,7 +289,7 @@ def _decode(
         peak=reader.peak,
         error_lines=run.error_lines,
         waveform=waveform,
-        loudness=parse_summary(run.stderr) if with_loudness else None,
+        loudness=_loudness_in(run) if with_loudness else None,
     )
 
 

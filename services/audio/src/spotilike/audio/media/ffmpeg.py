@@ -9,7 +9,8 @@ What each run gets, whatever the caller asks for:
   ``.ogg`` is never read as HLS, and no name can smuggle in a protocol;
 - resource limits set in the child between fork and exec (CPU seconds, address space,
   size of any file written, no core dumps), a wall-clock timeout after which the whole
-  process group is killed, and stderr kept only as a bounded tail for diagnostics;
+  process group is killed, death of the child with its parent (a SIGKILLed worker leaves
+  no FFmpeg running), and stderr kept only as a bounded tail for diagnostics;
 - log lines prefixed with their level (``-loglevel level+…``), so error lines can be told
   apart, and progress read from ``-progress pipe:N`` on a pipe of its own, which leaves
   stdout free for decoded PCM.
@@ -22,12 +23,14 @@ runaway job must not leave behind.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import resource
 import selectors
 import signal
 import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -36,7 +39,7 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
-from spotilike.audio.media.errors import MediaError
+from spotilike.audio.media.errors import MediaError, spoken_duration
 
 __all__ = [
     "DEFAULT_RUN_LIMITS",
@@ -56,6 +59,10 @@ _STDERR_LINES = 400
 _STDERR_LINE_CHARS = 2_000
 _ERROR_LINES = 20
 _ERROR_LEVEL = re.compile(r"\[(?:error|fatal|panic)\] ")
+# A worker killed with SIGKILL cannot kill its FFmpeg; the kernel does it for it, through
+# the child's parent-death signal. Linux only; elsewhere the run timeout is the backstop.
+_PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
 
 
 def ffmpeg_path() -> str:
@@ -150,8 +157,9 @@ def run_ffmpeg(
     if progress is not None:
         readers[progress_read] = _ProgressLines(progress).feed
     try:
-        # preexec_fn only calls setrlimit with values computed here; Celery's prefork
-        # workers run tasks single-threaded, so the fork-with-threads hazard does not apply.
+        # The fork-with-threads hazard of preexec_fn is a lock another thread held at fork
+        # time; the function takes none (setrlimit, prctl and getppid on values computed
+        # before the fork), so callers may run this from a thread (asyncio.to_thread).
         process = subprocess.Popen(  # noqa: S603 - fixed binary, arguments as a list
             command,
             stdin=subprocess.DEVNULL,
@@ -242,6 +250,7 @@ def _outcome(returncode: int, stderr: _LogTail) -> FfmpegRun:
 
 
 def _limit_setter(limits: RunLimits) -> Callable[[], None]:
+    """What the child runs between fork and exec: its limits, and death with its parent."""
     wanted = {
         resource.RLIMIT_CPU: limits.cpu_seconds,
         resource.RLIMIT_AS: limits.memory_bytes,
@@ -255,9 +264,15 @@ def _limit_setter(limits: RunLimits) -> Callable[[], None]:
         capped = value if hard == resource.RLIM_INFINITY else min(value, hard)
         settings.append((kind, capped))
 
+    parent = os.getpid()
+
     def apply() -> None:
         for kind, value in settings:
             resource.setrlimit(kind, (value, value))
+        if _prctl is not None:
+            _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != parent:
+                os._exit(1)
 
     return apply
 
@@ -279,7 +294,9 @@ def _close(fd: int) -> None:
 
 
 def _minutes(seconds: float) -> str:
-    minutes = max(1, round(seconds / 60))
+    if seconds < 60:
+        return spoken_duration(seconds)
+    minutes = round(seconds / 60)
     return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
