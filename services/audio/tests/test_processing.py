@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import m3u8
 import pytest
-from conftest import Audio, known_track, make_ogg
+from audio_support import Audio, known_track, make_ogg
 
 from spotilike.audio import repository
 from spotilike.audio.service.processing import process_upload

@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 import pytest
-from conftest import Audio, known_track
+from audio_support import Audio, known_track
 
 from spotilike.tools.pytest_plugin import ScratchDatabase
 

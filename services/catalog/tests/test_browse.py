@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import Catalog, metric, processed, released
+from catalog_support import Catalog, metric, processed, released
 
 from spotilike.catalog import repository
 from spotilike.tools.pytest_plugin import ScratchDatabase

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import Catalog
+from catalog_support import Catalog
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from conftest import Catalog, serve
+from catalog_support import Catalog, serve
 
 from spotilike.catalog.app import create_catalog_app
 from spotilike.catalog.settings import CatalogSettings

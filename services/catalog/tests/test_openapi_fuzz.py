@@ -21,12 +21,11 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import requests
@@ -34,14 +33,17 @@ import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis import Case, HookContext, Response
+from schemathesis.core import NOT_SET
 from schemathesis.core.failures import Failure
 from schemathesis.openapi.checks import RejectedPositiveData
 
 sys.path.insert(0, str(Path(__file__).parent))
+from catalog_support import processed
 
 from spotilike.catalog.app import create_catalog_app
 from spotilike.catalog.settings import CatalogSettings
 from spotilike.kit.errors import PROBLEM_TYPE_BASE
+from spotilike.kit.pagination import encode_cursor
 from spotilike.tools.pytest_plugin import ScratchDatabase, TokenIssuer
 
 pytestmark = pytest.mark.integration
@@ -107,13 +109,28 @@ def filter_failure(context: HookContext, failure: Failure, case: Case, response:
     return not (errors and all(_semantic(error) for error in errors))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def catalog_server(
-    settings_factory: Callable[..., CatalogSettings], token_issuer: TokenIssuer
+    catalog_database: ScratchDatabase,
+    redis_url: str,
+    kafka_bootstrap: str,
+    token_issuer: TokenIssuer,
 ) -> Iterator[str]:
-    """The base URL of a catalog app served by uvicorn, trusting the test's token issuer."""
+    """The base URL of a catalog app served by uvicorn, trusting the test's token issuer.
+
+    One app for the module: starting one per operation cost more than fuzzing most of
+    them, and the state operations share (database, Valkey) outlives an app anyway; each
+    operation gets rows of its own instead.
+    """
+    settings = CatalogSettings(
+        env="test",
+        database_url=catalog_database.primary_url,
+        database_replica_url=catalog_database.replica_url,
+        redis_url=redis_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+    )
     app = create_catalog_app(
-        settings_factory(),
+        settings,
         run_workers=False,
         token_verifier=token_issuer.verifier(),
         topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
@@ -181,24 +198,6 @@ def _created(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-async def _make_playable(database: ScratchDatabase, track_id: str) -> None:
-    """What the audio pipeline's results do to a track: READY, with its renditions.
-
-    Set directly in the database: the fuzzed app runs without its consumers, and there is
-    no audio service here to send ``processing.completed``.
-    """
-    connection = await asyncpg.connect(database.primary_dsn)
-    try:
-        await connection.execute(
-            "UPDATE tracks SET status = 'READY', duration_ms = 215000,"
-            " renditions_kbps = '{96,160,320}', loudness_lufs = -9.5, gain_db = -4.5"
-            " WHERE id = $1",
-            uuid.UUID(track_id),
-        )
-    finally:
-        await connection.close()
-
-
 @pytest.fixture
 def seeded(
     catalog_server: str, catalog_database: ScratchDatabase, token_issuer: TokenIssuer
@@ -236,7 +235,8 @@ def seeded(
             )
             for n in (1, 2)
         ]
-        asyncio.run(_make_playable(catalog_database, tracks[0]["id"]))
+        # The app runs without its consumers, and no audio service sends its results here.
+        asyncio.run(processed(catalog_database, tracks[0]["id"]))
         _created(http.post(f"/catalog/tracks/{tracks[0]['id']}/publish"))
         _created(http.post(f"/catalog/albums/{albums[0]['id']}/publish"))
     # The fuzzer's identities never wrote, so their reads go to the replica.
@@ -271,13 +271,19 @@ def fuzzer() -> Iterator[requests.Session]:
         yield session
 
 
+@pytest.fixture
+def caller_token(roles: tuple[str, ...], token_issuer: TokenIssuer) -> str:
+    """One caller per operation and pass, as one client would be."""
+    return token_issuer.token(roles=roles)
+
+
 @pytest.mark.parametrize("roles", [("ADMIN", "USER"), ("USER",)], ids=["admin", "listener"])
 @schema.parametrize()
 @settings(
     max_examples=25,
     deadline=None,
-    # The server and the rows are set up once per operation and identity, on purpose:
-    # each operation's examples share them, and no operation sees what another changed.
+    # The rows are set up once per operation and identity, on purpose: each operation's
+    # examples share them, and no operation aims at rows another one changed.
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
@@ -286,14 +292,80 @@ def fuzzer() -> Iterator[requests.Session]:
 )
 def test_catalog_api_conforms_to_its_openapi(
     case: Case,
-    roles: tuple[str, ...],
+    catalog_server: str,
+    seeded: Seeded,
+    caller_token: str,
+    fuzzer: requests.Session,
+) -> None:
+    seeded.aim(case)
+    case.call_and_validate(
+        base_url=catalog_server, session=fuzzer, headers=_credentials(case, caller_token)
+    )
+
+
+_SOME_ID = "0190f3a4-7c1e-7b2a-9d4e-5f6a7b8c9d0e"
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """A request built by hand: values the fuzzer can draw but, in 25 examples, rarely does."""
+
+    path: str
+    method: str
+    query: dict[str, Any] | None = None
+    body: dict[str, Any] | None = None
+    artist: bool = False
+    """Whether the path takes the seeded artist's id."""
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        # PostgreSQL text cannot hold U+0000; every free-text value must be refused first.
+        Hostile("/catalog/search", "GET", query={"q": "a\x00b"}),
+        Hostile("/catalog/artists", "POST", body={"name": "Nul Bio", "bio": "a\x00b"}),
+        Hostile("/catalog/artists/{artist_id}", "PATCH", body={"bio": "a\x00b"}, artist=True),
+        # A cursor is opaque but not signed: what it decodes to is client input.
+        Hostile(
+            "/catalog/albums",
+            "GET",
+            query={"sort": "title", "cursor": encode_cursor(["a\x00", _SOME_ID])},
+        ),
+        Hostile(
+            "/catalog/tracks",
+            "GET",
+            query={"sort": "popularity", "cursor": encode_cursor([10**30, _SOME_ID])},
+        ),
+        Hostile(
+            "/catalog/artists",
+            "GET",
+            query={"sort": "name", "cursor": encode_cursor([12, _SOME_ID])},
+        ),
+    ],
+    ids=[
+        "search-nul",
+        "artist-bio-nul",
+        "artist-patch-bio-nul",
+        "cursor-title-nul",
+        "cursor-popularity-out-of-range",
+        "cursor-name-not-text",
+    ],
+)
+def test_hostile_values_are_refused_not_failed(
+    hostile: Hostile,
     catalog_server: str,
     seeded: Seeded,
     token_issuer: TokenIssuer,
     fuzzer: requests.Session,
 ) -> None:
-    seeded.aim(case)
-    token = token_issuer.token(roles=roles)
-    case.call_and_validate(
-        base_url=catalog_server, session=fuzzer, headers=_credentials(case, token)
+    operation = schema[hostile.path][hostile.method]
+    case = operation.Case(
+        path_parameters={"artist_id": seeded.ids["artist_id"][0]} if hostile.artist else None,
+        query=hostile.query,
+        body=NOT_SET if hostile.body is None else hostile.body,
     )
+    admin = token_issuer.token(roles=("ADMIN", "USER"))
+    response = case.call_and_validate(
+        base_url=catalog_server, session=fuzzer, headers=_credentials(case, admin)
+    )
+    assert response.status_code < 500

@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 import pytest
-from conftest import PASSWORD, Listener, outbox_payloads, unique_email
+from users_support import PASSWORD, Listener, outbox_payloads, unique_email
 
 from spotilike.tools.pytest_plugin import ScratchDatabase
 

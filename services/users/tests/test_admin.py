@@ -5,7 +5,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import Listener, Tokens, claims_of_token, make_admin, outbox_payloads, unique_email
+from users_support import (
+    Listener,
+    Tokens,
+    claims_of_token,
+    make_admin,
+    outbox_payloads,
+    unique_email,
+)
 
 from spotilike.tools.pytest_plugin import ScratchDatabase
 

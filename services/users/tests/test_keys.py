@@ -9,8 +9,8 @@ from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 import pytest
-from conftest import Listener, unique_email
 from typer.testing import CliRunner
+from users_support import Listener, unique_email
 
 from spotilike.kit.auth import JwksCache, TokenVerifier
 from spotilike.tools.cli import app as spotilike_cli

@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 import pytest
-from conftest import PASSWORD, Listener, outbox_payloads, token_from_link, unique_email
+from users_support import PASSWORD, Listener, outbox_payloads, token_from_link, unique_email
 
 from spotilike.tools.pytest_plugin import ScratchDatabase
 

@@ -18,7 +18,14 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import asyncpg
 import httpx
 import pytest
-from conftest import (
+from oauth_servers.fixtures import (
+    GitHubProvider,
+    OidcProvider,
+    ProviderAccount,
+    follow_authorization,
+    oauth_settings_fields,
+)
+from users_support import (
     Listener,
     Tokens,
     claims_of_token,
@@ -26,13 +33,6 @@ from conftest import (
     outbox_payloads,
     token_from_link,
     unique_email,
-)
-from oauth_servers.fixtures import (
-    GitHubProvider,
-    OidcProvider,
-    ProviderAccount,
-    follow_authorization,
-    oauth_settings_fields,
 )
 
 from spotilike.tools.pytest_plugin import ScratchDatabase

@@ -42,8 +42,8 @@ from schemathesis.core.failures import Failure
 from schemathesis.openapi.checks import RejectedPositiveData
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import BROWSER_UA, PASSWORD, make_admin, random_loopback, unique_email
 from oauth_servers.fixtures import GitHubProvider, OidcProvider, oauth_settings_fields
+from users_support import BROWSER_UA, PASSWORD, make_admin, random_loopback, unique_email
 
 from spotilike.kit.errors import PROBLEM_TYPE_BASE
 from spotilike.tools.pytest_plugin import ScratchDatabase

@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 import pytest
-from conftest import Listener, unique_email
+from users_support import Listener, unique_email
 
 from spotilike.tools.pytest_plugin import ScratchDatabase
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import asyncpg
 import pytest
 import stripe
-from conftest import Listener, serve, unique_email
 from stripe_fixtures import LocalStripe
+from users_support import Listener, serve, unique_email
 
 from spotilike.tools.pytest_plugin import ScratchDatabase, ScratchTopics
 from spotilike.users.app import create_users_app

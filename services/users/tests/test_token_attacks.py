@@ -11,8 +11,8 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import Listener, claims_of_token, outbox_payloads, token_from_link, unique_email
 from cryptography.hazmat.primitives import serialization
+from users_support import Listener, claims_of_token, outbox_payloads, token_from_link, unique_email
 
 from spotilike.tools.pytest_plugin import ScratchDatabase
 

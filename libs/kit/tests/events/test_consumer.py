@@ -7,8 +7,8 @@ from subprocess import Popen
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from conftest import read_topic, run_until
 from eventsupport import NumberedV1, effects, record_effect
+from kit_events_support import read_topic, run_until
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 

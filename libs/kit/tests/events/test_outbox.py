@@ -7,8 +7,8 @@ from subprocess import Popen
 from uuid import UUID
 
 import pytest
-from conftest import read_topic, run_until
 from eventsupport import NumberedV1, tables
+from kit_events_support import read_topic, run_until
 from sqlalchemy import func, select
 
 from spotilike.kit.db import Database

@@ -36,6 +36,7 @@ class AudioSettings(ServiceSettings):
     upload_url_seconds: int = Field(default=900, ge=60, le=7 * 86_400)
 
     celery_broker_url: str = "redis://127.0.0.1:56379/1"
+    celery_queue: str = Field(default="audio", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     task_soft_time_limit_seconds: int = Field(default=600, ge=5)
     task_time_limit_seconds: int = Field(default=660, ge=10)

@@ -46,7 +46,7 @@ def celery_app(settings: AudioSettings) -> Celery:
         task_time_limit=settings.task_time_limit_seconds,
         broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
         broker_connection_retry_on_startup=True,
-        task_default_queue="audio",
+        task_default_queue=settings.celery_queue,
         task_serializer="json",
         accept_content=["json"],
         worker_hijack_root_logger=False,

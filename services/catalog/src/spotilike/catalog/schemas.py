@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, TypeAdapter
 
 from spotilike.catalog.models import AlbumType
 
@@ -38,7 +38,18 @@ __all__ = [
 T = TypeVar("T")
 Name = Annotated[str, Field(min_length=1, max_length=400)]
 """Bounded loosely here; the catalog's text rules (1 to 200 after cleaning) say why not."""
-Url = Annotated[AnyHttpUrl, Field(max_length=2048)]
+_HTTP_URL = TypeAdapter(AnyHttpUrl)
+
+
+def _http_url(value: str) -> str:
+    # Checked as a URL but kept as sent: normalising could push it past the stated length.
+    _HTTP_URL.validate_python(value)
+    return value
+
+
+Url = Annotated[
+    str, Field(max_length=2048, json_schema_extra={"format": "uri"}), AfterValidator(_http_url)
+]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 GenreIds = Annotated[list[UUID], Field(max_length=10)]
 TrackNumber = Annotated[int, Field(ge=1, le=999)]
@@ -63,7 +74,7 @@ class GenreUpdate(_Request):
 
 class ArtistCreate(_Request):
     name: Name
-    bio: Annotated[str, Field(max_length=5000)] | None = None
+    bio: Annotated[str, Field(max_length=5000, pattern=r"^[^\x00]*$")] | None = None
     image_url: Url | None = None
     country: Country | None = None
     user_id: UUID | None = None
@@ -72,7 +83,7 @@ class ArtistCreate(_Request):
 
 class ArtistUpdate(_Request):
     name: Name | None = None
-    bio: Annotated[str, Field(max_length=5000)] | None = None
+    bio: Annotated[str, Field(max_length=5000, pattern=r"^[^\x00]*$")] | None = None
     image_url: Url | None = None
     country: Country | None = None
     user_id: UUID | None = None

@@ -18,7 +18,7 @@ class CatalogSettings(ServiceSettings):
     database_url: str = "postgresql+asyncpg://spotilike@127.0.0.1:55432/catalog"
     database_replica_url: str | None = "postgresql+asyncpg://spotilike@127.0.0.1:55433/catalog"
 
-    page_cache_seconds: float = Field(default=300.0, ge=0, le=3600)
+    page_cache_seconds: float = Field(default=300.0, gt=0, le=3600)
     """How long album and artist pages stay in Valkey; every write invalidates them."""
     default_page_size: int = Field(default=20, ge=1, le=100)
     max_page_size: int = Field(default=100, ge=1, le=500)

@@ -15,6 +15,7 @@ processed (not a CloudEvent, unknown type, invalid payload) goes to the DLQ at o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -120,11 +121,13 @@ class ConsumerRunner:
             heartbeat_interval_ms=max(1000, self._session_timeout_ms // 3),
         )
         consumer.subscribe(list(self._handlers), listener=_CommitOnRevoke(self))
-        dead_letters = idempotent_producer(self._bootstrap, client_id=f"{self.group}-dlq")
-        self._consumer = consumer
-        await consumer.start()
-        await dead_letters.start()
+        dead_letters: AIOKafkaProducer | None = None
         try:
+            # Inside the try: a stop (or a cancel) while connecting still closes both.
+            await consumer.start()
+            self._consumer = consumer
+            dead_letters = idempotent_producer(self._bootstrap, client_id=f"{self.group}-dlq")
+            await dead_letters.start()
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
                 for partition, records in batches.items():
@@ -138,8 +141,10 @@ class ConsumerRunner:
                 await self.commit_done()
                 self._record_lag(consumer)
         finally:
-            await self.commit_done()
-            await dead_letters.stop()
+            with contextlib.suppress(Exception):
+                await self.commit_done()
+            if dead_letters is not None:
+                await dead_letters.stop()
             await consumer.stop()
             self._consumer = None
 

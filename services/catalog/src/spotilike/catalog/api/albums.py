@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 
 from spotilike.catalog.api.deps import Caller, Limit, RuntimeDep
+from spotilike.catalog.api.problems import LISTING, OPTIONAL_BEARER, PAGE, WRITE
 from spotilike.catalog.schemas import AlbumCreate, AlbumPage, AlbumUpdate, AlbumView, Page
 from spotilike.catalog.service import albums, browse
 from spotilike.kit.auth import CurrentPrincipal, OptionalPrincipal
@@ -18,7 +19,12 @@ __all__ = ["router"]
 router = APIRouter(prefix="/catalog/albums", tags=["albums"])
 
 
-@router.get("", summary="Albums, filtered by artist, genre or year, a page at a time")
+@router.get(
+    "",
+    summary="Albums, filtered by artist, genre or year, a page at a time",
+    responses=LISTING,
+    openapi_extra=OPTIONAL_BEARER,
+)
 async def list_albums(
     *,
     principal: OptionalPrincipal,
@@ -45,21 +51,26 @@ async def list_albums(
     return Page[AlbumView](items=page.items, next_cursor=page.next_cursor)
 
 
-@router.get("/{album_id}", summary="The album page: the album and its tracks")
+@router.get(
+    "/{album_id}",
+    summary="The album page: the album and its tracks",
+    responses=PAGE,
+    openapi_extra=OPTIONAL_BEARER,
+)
 async def album_page(
     album_id: UUID, principal: OptionalPrincipal, runtime: RuntimeDep, session: ReadSession
 ) -> AlbumPage:
     return await browse.album_page(runtime, session, album_id=album_id, principal=principal)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Add an album")
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Add an album", responses=WRITE)
 async def create_album(
     request: AlbumCreate, principal: CurrentPrincipal, runtime: RuntimeDep, caller: Caller
 ) -> AlbumView:
     return await albums.create_album(runtime, principal=principal, request=request, caller=caller)
 
 
-@router.patch("/{album_id}", summary="Edit an album")
+@router.patch("/{album_id}", summary="Edit an album", responses=WRITE)
 async def update_album(
     album_id: UUID,
     request: AlbumUpdate,
@@ -72,7 +83,7 @@ async def update_album(
     )
 
 
-@router.post("/{album_id}/publish", summary="Make the album visible to listeners")
+@router.post("/{album_id}/publish", summary="Make the album visible to listeners", responses=WRITE)
 async def publish_album(
     album_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep, caller: Caller
 ) -> AlbumView:
@@ -81,7 +92,7 @@ async def publish_album(
     )
 
 
-@router.post("/{album_id}/unpublish", summary="Hide the album from listeners")
+@router.post("/{album_id}/unpublish", summary="Hide the album from listeners", responses=WRITE)
 async def unpublish_album(
     album_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep, caller: Caller
 ) -> AlbumView:
@@ -90,7 +101,12 @@ async def unpublish_album(
     )
 
 
-@router.delete("/{album_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove an album")
+@router.delete(
+    "/{album_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove an album",
+    responses=WRITE,
+)
 async def delete_album(
     album_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep, caller: Caller
 ) -> None:

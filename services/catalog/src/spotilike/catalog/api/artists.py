@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 
 from spotilike.catalog.api.deps import Caller, Limit, RuntimeDep
+from spotilike.catalog.api.problems import OPTIONAL_BEARER, PAGE, PUBLIC_LISTING, WRITE
 from spotilike.catalog.schemas import ArtistCreate, ArtistPage, ArtistUpdate, ArtistView, Page
 from spotilike.catalog.service import artists, browse
 from spotilike.kit.auth import CurrentPrincipal, OptionalPrincipal
@@ -18,7 +19,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/catalog/artists", tags=["artists"])
 
 
-@router.get("", summary="Artists, a page at a time")
+@router.get("", summary="Artists, a page at a time", responses=PUBLIC_LISTING)
 async def list_artists(
     runtime: RuntimeDep,
     session: ReadSession,
@@ -32,21 +33,28 @@ async def list_artists(
     return Page[ArtistView](items=page.items, next_cursor=page.next_cursor)
 
 
-@router.get("/{artist_id}", summary="The artist page: profile, albums and top tracks")
+@router.get(
+    "/{artist_id}",
+    summary="The artist page: profile, albums and top tracks",
+    responses=PAGE,
+    openapi_extra=OPTIONAL_BEARER,
+)
 async def artist_page(
     artist_id: UUID, principal: OptionalPrincipal, runtime: RuntimeDep, session: ReadSession
 ) -> ArtistPage:
     return await browse.artist_page(runtime, session, artist_id=artist_id, principal=principal)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Add an artist (ADMIN)")
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, summary="Add an artist (ADMIN)", responses=WRITE
+)
 async def create_artist(
     request: ArtistCreate, principal: CurrentPrincipal, runtime: RuntimeDep, caller: Caller
 ) -> ArtistView:
     return await artists.create_artist(runtime, principal=principal, request=request, caller=caller)
 
 
-@router.patch("/{artist_id}", summary="Edit an artist (ADMIN or its manager)")
+@router.patch("/{artist_id}", summary="Edit an artist (ADMIN or its manager)", responses=WRITE)
 async def update_artist(
     artist_id: UUID,
     request: ArtistUpdate,
@@ -60,7 +68,10 @@ async def update_artist(
 
 
 @router.delete(
-    "/{artist_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove an artist (ADMIN)"
+    "/{artist_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove an artist (ADMIN)",
+    responses=WRITE,
 )
 async def delete_artist(
     artist_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep, caller: Caller

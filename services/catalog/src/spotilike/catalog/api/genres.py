@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, status
 
 from spotilike.catalog.api.deps import Caller, RuntimeDep
+from spotilike.catalog.api.problems import WRITE
 from spotilike.catalog.schemas import GenreCreate, GenreUpdate, GenreView
 from spotilike.catalog.service import genres
 from spotilike.kit.auth import Principal, require_role
@@ -24,7 +25,9 @@ async def list_genres(session: ReadSession) -> list[GenreView]:
     return [GenreView.model_validate(g) for g in await genres.list_genres(session)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Add a genre (ADMIN)")
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, summary="Add a genre (ADMIN)", responses=WRITE
+)
 async def create_genre(
     request: GenreCreate, _admin: Admin, runtime: RuntimeDep, caller: Caller
 ) -> GenreView:
@@ -33,7 +36,7 @@ async def create_genre(
     )
 
 
-@router.patch("/{genre_id}", summary="Rename or move a genre (ADMIN)")
+@router.patch("/{genre_id}", summary="Rename or move a genre (ADMIN)", responses=WRITE)
 async def update_genre(
     genre_id: UUID, request: GenreUpdate, _admin: Admin, runtime: RuntimeDep, caller: Caller
 ) -> GenreView:
@@ -42,7 +45,10 @@ async def update_genre(
 
 
 @router.delete(
-    "/{genre_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a genre (ADMIN)"
+    "/{genre_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a genre (ADMIN)",
+    responses=WRITE,
 )
 async def delete_genre(genre_id: UUID, _admin: Admin, runtime: RuntimeDep, caller: Caller) -> None:
     await genres.delete_genre(runtime, genre_id=genre_id, caller=caller)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from spotilike.catalog.api.deps import RuntimeDep
+from spotilike.catalog.api.problems import PUBLIC_LISTING
 from spotilike.catalog.schemas import SearchResults
 from spotilike.catalog.service import browse
 from spotilike.kit.db import ReadSession
@@ -16,9 +17,11 @@ __all__ = ["router"]
 router = APIRouter(prefix="/catalog", tags=["search"])
 
 
-@router.get("/search", summary="Artists, albums and tracks named exactly q")
+@router.get(
+    "/search", summary="Artists, albums and tracks named exactly q", responses=PUBLIC_LISTING
+)
 async def search(
-    q: Annotated[str, Query(min_length=1, max_length=200)],
+    q: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")],
     runtime: RuntimeDep,
     session: ReadSession,
 ) -> SearchResults:

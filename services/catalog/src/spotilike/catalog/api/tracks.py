@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 
 from spotilike.catalog.api.deps import Caller, Limit, RuntimeDep
+from spotilike.catalog.api.problems import LISTING, OPTIONAL_BEARER, PAGE, WRITE
 from spotilike.catalog.schemas import Page, TrackCreate, TrackUpdate, TrackView
 from spotilike.catalog.service import browse, tracks
 from spotilike.kit.auth import CurrentPrincipal, OptionalPrincipal
@@ -18,7 +19,12 @@ __all__ = ["router"]
 router = APIRouter(prefix="/catalog/tracks", tags=["tracks"])
 
 
-@router.get("", summary="Tracks, filtered by artist, album, genre or year")
+@router.get(
+    "",
+    summary="Tracks, filtered by artist, album, genre or year",
+    responses=LISTING,
+    openapi_extra=OPTIONAL_BEARER,
+)
 async def list_tracks(
     *,
     principal: OptionalPrincipal,
@@ -47,21 +53,23 @@ async def list_tracks(
     return Page[TrackView](items=page.items, next_cursor=page.next_cursor)
 
 
-@router.get("/{track_id}", summary="One track")
+@router.get("/{track_id}", summary="One track", responses=PAGE, openapi_extra=OPTIONAL_BEARER)
 async def get_track(
     track_id: UUID, principal: OptionalPrincipal, session: ReadSession
 ) -> TrackView:
     return await browse.track_detail(session, track_id=track_id, principal=principal)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Add a track to an album")
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, summary="Add a track to an album", responses=WRITE
+)
 async def create_track(
     request: TrackCreate, principal: CurrentPrincipal, runtime: RuntimeDep, caller: Caller
 ) -> TrackView:
     return await tracks.create_track(runtime, principal=principal, request=request, caller=caller)
 
 
-@router.patch("/{track_id}", summary="Edit a track's metadata")
+@router.patch("/{track_id}", summary="Edit a track's metadata", responses=WRITE)
 async def update_track(
     track_id: UUID,
     request: TrackUpdate,
@@ -74,7 +82,11 @@ async def update_track(
     )
 
 
-@router.post("/{track_id}/request-upload", summary="Wait for the track's audio upload")
+@router.post(
+    "/{track_id}/request-upload",
+    summary="Wait for the track's audio upload",
+    responses=WRITE,
+)
 async def request_upload(
     track_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep, caller: Caller
 ) -> TrackView:
@@ -83,7 +95,7 @@ async def request_upload(
     )
 
 
-@router.post("/{track_id}/publish", summary="Make a READY track listenable")
+@router.post("/{track_id}/publish", summary="Make a READY track listenable", responses=WRITE)
 async def publish_track(
     track_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep, caller: Caller
 ) -> TrackView:
@@ -92,7 +104,7 @@ async def publish_track(
     )
 
 
-@router.post("/{track_id}/unpublish", summary="Hide a track from listeners")
+@router.post("/{track_id}/unpublish", summary="Hide a track from listeners", responses=WRITE)
 async def unpublish_track(
     track_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep, caller: Caller
 ) -> TrackView:
@@ -101,7 +113,12 @@ async def unpublish_track(
     )
 
 
-@router.delete("/{track_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a track")
+@router.delete(
+    "/{track_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a track",
+    responses=WRITE,
+)
 async def delete_track(
     track_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep, caller: Caller
 ) -> None:

@@ -315,6 +315,21 @@ async def list_tracks(
     )
 
 
+def _sort_value(field: str, value: Any) -> Any:
+    """The cursor's sort value as the column compares it; ValueError when it cannot be."""
+    if field == "release_date":
+        return date.fromisoformat(str(value))
+    if field == "created":
+        return datetime.fromisoformat(str(value))
+    if field == "popularity":
+        if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
+            raise ValueError(value)
+        return value
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError(value)
+    return value
+
+
 def _cursor_values(cursor: str | None, field: str) -> list[Any] | None:
     """Decodes the cursor and turns its values back into what the columns compare with."""
     values = _position(cursor)
@@ -322,13 +337,7 @@ def _cursor_values(cursor: str | None, field: str) -> list[Any] | None:
         return None
     sort_value, last_id = values
     try:
-        if field == "release_date":
-            sort_value = date.fromisoformat(str(sort_value))
-        elif field == "created":
-            sort_value = datetime.fromisoformat(str(sort_value))
-        elif field == "popularity":
-            sort_value = int(sort_value)
-        return [sort_value, UUID(str(last_id))]
+        return [_sort_value(field, sort_value), UUID(str(last_id))]
     except ValueError:
         raise invalid_field(
             "/cursor", "not a cursor this endpoint issued for this sort", location="query"

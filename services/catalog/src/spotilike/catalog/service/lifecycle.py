@@ -54,7 +54,7 @@ def check_transition(track: Track, to: TrackStatus) -> None:
         raise Conflict(
             f"a {current.value} track cannot become {to.value} (from {current.value}: {allowed})",
             code="catalog/illegal-transition",
-            extensions={"status": current.value, "requested": to.value},
+            extensions={"track_status": current.value, "requested": to.value},
         )
 
 

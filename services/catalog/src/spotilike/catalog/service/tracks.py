@@ -201,7 +201,7 @@ async def set_track_published(
             raise Conflict(
                 f"only a READY track can be published; this one is {track.status}",
                 code="catalog/not-ready",
-                extensions={"status": track.status},
+                extensions={"track_status": track.status},
             )
         track.published = published
         view = await _finish(runtime, work, track, album, artist, created=False)
