@@ -18,6 +18,9 @@ from rich.table import Table
 from rich.text import Text
 
 from spotilike.catalog.service.imports import ImportReport
+from spotilike.catalog.settings import CatalogSettings
+from spotilike.kit.migrations import upgrade
+from spotilike.kit.server import serve as serve_app
 
 __all__ = ["app"]
 
@@ -169,3 +172,14 @@ def _print_report(console: Console, report: ImportReport) -> None:
             Text(str(existing.get("id", ""))),
         )
     console.print(table)
+
+
+@app.command()
+def serve(
+    migrate: Annotated[bool, typer.Option(help="upgrade the database before serving")] = True,
+) -> None:
+    """Run the catalog service (host, port and the rest from SPOTILIKE_CATALOG_*)."""
+    settings = CatalogSettings()
+    if migrate:
+        upgrade(Path(__file__).parents[3] / "migrations", settings.database_url)
+    serve_app("spotilike.catalog.app:create_catalog_app", settings)
