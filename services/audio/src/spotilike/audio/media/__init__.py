@@ -17,8 +17,9 @@ Refusals are `MediaError` with a ``code`` for the job record and a ``reason`` th
 can read. Silent uploads are refused (``silent``), not accepted with a flag: the project's
 quality bar lists them among the inputs that must end FAILED with a reason.
 
-Validating first costs one extra decode (about a tenth of the transcode's time, which is
-the AAC encoding), and buys refusing a bad upload before any output exists.
+Validating first costs one extra decode (about a sixth of the transcode's time, which is
+the AAC encoding; bench/audio_pipeline.py), and buys refusing a bad upload before any
+output exists.
 
 GPU: FFmpeg's GPU paths (NVENC/NVDEC, QSV, VAAPI, AMF, Vulkan, CUDA filters) cover video
 codecs and video filters only; no AAC encoder, no Vorbis/Opus/FLAC decoder and none of the
