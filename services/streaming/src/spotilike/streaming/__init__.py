@@ -1,0 +1,1 @@
+"""The streaming service: who may play what, and the bytes of it."""
