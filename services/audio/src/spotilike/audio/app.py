@@ -14,7 +14,7 @@ from spotilike.audio.service.runtime import build_runtime
 from spotilike.audio.settings import AudioSettings
 from spotilike.audio.tasks import PROCESS_TASK, celery_app
 from spotilike.kit.app import BackgroundWorker, ServiceResources, create_app
-from spotilike.kit.auth import JwksCache, TokenDenylist, TokenVerifier, http_jwks_fetcher
+from spotilike.kit.auth import TokenVerifier, verifier_from_settings
 from spotilike.kit.events import OutboxPublisher
 
 __all__ = ["create_audio_app"]
@@ -70,10 +70,5 @@ def create_audio_app(
     runtime = build_runtime(settings, database=resources.database, topic_prefix=topic_prefix)
     app.state.runtime = runtime
     app.state.shutdown_hooks.append(runtime.storage.aclose)
-    app.state.token_verifier = token_verifier or TokenVerifier(
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        keys=JwksCache(http_jwks_fetcher(settings.jwks_url)),
-        denylist=TokenDenylist(resources.redis),
-    )
+    app.state.token_verifier = token_verifier or verifier_from_settings(settings, resources.redis)
     return app

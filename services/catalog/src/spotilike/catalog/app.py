@@ -16,7 +16,7 @@ from spotilike.catalog.models import messaging
 from spotilike.catalog.service.runtime import Runtime, build_runtime
 from spotilike.catalog.settings import CatalogSettings
 from spotilike.kit.app import BackgroundWorker, ServiceResources, create_app
-from spotilike.kit.auth import JwksCache, TokenDenylist, TokenVerifier, http_jwks_fetcher
+from spotilike.kit.auth import TokenVerifier, verifier_from_settings
 from spotilike.kit.events import OutboxPublisher
 
 __all__ = ["create_catalog_app"]
@@ -63,10 +63,5 @@ def create_catalog_app(
     )
     runtimes.append(runtime)
     app.state.runtime = runtime
-    app.state.token_verifier = token_verifier or TokenVerifier(
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        keys=JwksCache(http_jwks_fetcher(settings.jwks_url)),
-        denylist=TokenDenylist(resources.redis),
-    )
+    app.state.token_verifier = token_verifier or verifier_from_settings(settings, resources.redis)
     return app

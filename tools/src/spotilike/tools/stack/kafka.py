@@ -180,7 +180,7 @@ class Kafka:
         )
         write_pid(self._pid_file, pid)
 
-        await_ready(self, port=self._config.kafka_port, timeout=timeout, interval=0.5)
+        await_ready(self, pid=pid, port=self._config.kafka_port, timeout=timeout, interval=0.5)
 
     def stop(self, timeout: float) -> None:
         stop_tracked(self.process(), self._pid_file, timeout)

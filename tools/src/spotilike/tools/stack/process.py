@@ -224,15 +224,27 @@ def tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def await_ready(component: Component, *, port: int, timeout: float, interval: float = 0.25) -> None:
-    """Waits until a just-spawned server answers; a crash or a time-out quotes its log."""
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def await_ready(
+    component: Component, *, pid: int, port: int, timeout: float, interval: float = 0.25
+) -> None:
+    """Waits until a just-spawned server answers; a crash or a time-out quotes its log.
+
+    Liveness is the spawned pid's, not ``component.process()``: between fork and exec
+    the child's command line is still ours, so the marker check would call a server that
+    is merely starting (slowly, on a loaded machine) dead.
+    """
 
     def ready_or_dead() -> bool:
-        return component.process() is None or component.is_ready()
+        return not _alive(pid) or component.is_ready()
 
-    if not wait_until(ready_or_dead, timeout=timeout, interval=interval) or (
-        component.process() is None
-    ):
+    if not wait_until(ready_or_dead, timeout=timeout, interval=interval) or not _alive(pid):
         raise StackError(
             component.name,
             f"did not become ready on port {port}"

@@ -91,7 +91,7 @@ class Valkey:
         )
         write_pid(self._pid_file, pid)
 
-        await_ready(self, port=self._config.valkey_port, timeout=timeout)
+        await_ready(self, pid=pid, port=self._config.valkey_port, timeout=timeout)
 
     def stop(self, timeout: float) -> None:
         stop_tracked(self.process(), self._pid_file, timeout)

@@ -25,6 +25,7 @@ from spotilike.kit.auth.dependencies import (
     require_role,
     token_verifier,
 )
+from spotilike.kit.auth.factory import verifier_from_settings
 from spotilike.kit.auth.keys import (
     DEFAULT_KEY_MAX_AGE_SECONDS,
     DEFAULT_REFETCH_COOLDOWN_SECONDS,
@@ -65,4 +66,5 @@ __all__ = [
     "optional_principal",
     "require_role",
     "token_verifier",
+    "verifier_from_settings",
 ]
