@@ -16,10 +16,7 @@ pointed at them, so cases reach the rows behind the 404s as well as the 404s.
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +27,6 @@ import httpx
 import pytest
 import requests
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis import Case, HookContext, Response
 from schemathesis.core import NOT_SET
@@ -44,7 +40,12 @@ from spotilike.catalog.app import create_catalog_app
 from spotilike.catalog.settings import CatalogSettings
 from spotilike.kit.errors import PROBLEM_TYPE_BASE
 from spotilike.kit.pagination import encode_cursor
-from spotilike.tools.pytest_plugin import ScratchDatabase, TokenIssuer
+from spotilike.tools.pytest_plugin import (
+    ScratchDatabase,
+    TokenIssuer,
+    drop_framing_headers,
+    served_in_thread,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -135,27 +136,9 @@ def catalog_server(
         token_verifier=token_issuer.verifier(),
         topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
     )
-    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listening.bind(("127.0.0.1", 0))
-    port = listening.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, lifespan="on", log_config=None, access_log=False, proxy_headers=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start the catalog app; see the log above")
-        time.sleep(0.02)
-    try:
-        base_url = f"http://127.0.0.1:{port}"
+    with served_in_thread(app, start_timeout=_START_TIMEOUT_SECONDS) as base_url:
         assert httpx.get(base_url + "/openapi.json").json() == OPENAPI
         yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=_START_TIMEOUT_SECONDS)
-        listening.close()
 
 
 @dataclass
@@ -277,19 +260,6 @@ def caller_token(roles: tuple[str, ...], token_issuer: TokenIssuer) -> str:
     return token_issuer.token(roles=roles)
 
 
-# Framing headers belong to the HTTP server (uvicorn/h11), which answers a forged one with
-# its own plain-text 400 before the app exists for that request; the API never sees them.
-_FRAMING_HEADERS = frozenset(
-    {"content-length", "transfer-encoding", "host", "connection", "expect", "upgrade", "te"}
-)
-
-
-def _without_framing_headers(case: Any) -> None:
-    for name in list(case.headers or {}):
-        if name.lower() in _FRAMING_HEADERS:
-            del case.headers[name]
-
-
 @pytest.mark.parametrize("roles", [("ADMIN", "USER"), ("USER",)], ids=["admin", "listener"])
 @schema.parametrize()
 @settings(
@@ -311,7 +281,7 @@ def test_catalog_api_conforms_to_its_openapi(
     fuzzer: requests.Session,
 ) -> None:
     seeded.aim(case)
-    _without_framing_headers(case)
+    drop_framing_headers(case.headers)
     case.call_and_validate(
         base_url=catalog_server, session=fuzzer, headers=_credentials(case, caller_token)
     )
@@ -379,7 +349,7 @@ def test_hostile_values_are_refused_not_failed(
         body=NOT_SET if hostile.body is None else hostile.body,
     )
     admin = token_issuer.token(roles=("ADMIN", "USER"))
-    _without_framing_headers(case)
+    drop_framing_headers(case.headers)
     response = case.call_and_validate(
         base_url=catalog_server, session=fuzzer, headers=_credentials(case, admin)
     )

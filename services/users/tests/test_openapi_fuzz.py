@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 import sys
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from functools import cached_property
@@ -35,7 +32,6 @@ import pytest
 import requests
 import requests.adapters
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis import Case, HookContext, Response
 from schemathesis.core.failures import Failure
@@ -46,7 +42,7 @@ from oauth_servers.fixtures import GitHubProvider, OidcProvider, oauth_settings_
 from users_support import BROWSER_UA, PASSWORD, make_admin, random_loopback, unique_email
 
 from spotilike.kit.errors import PROBLEM_TYPE_BASE
-from spotilike.tools.pytest_plugin import ScratchDatabase
+from spotilike.tools.pytest_plugin import ScratchDatabase, drop_framing_headers, served_in_thread
 from spotilike.users.app import create_users_app
 from spotilike.users.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from spotilike.users.settings import UsersSettings
@@ -143,25 +139,8 @@ def users_server(
         ),
         run_workers=False,
     )
-    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listening.bind(("127.0.0.1", 0))
-    port = listening.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, lifespan="on", log_config=None, access_log=False, proxy_headers=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start the users app; see the log above")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=_START_TIMEOUT_SECONDS)
-        listening.close()
+    with served_in_thread(app, start_timeout=_START_TIMEOUT_SECONDS) as base_url:
+        yield base_url
 
 
 def _form_token(browser: httpx.Client) -> str:
@@ -284,19 +263,6 @@ def fuzzer() -> Iterator[requests.Session]:
         yield session
 
 
-# Framing headers belong to the HTTP server (uvicorn/h11), which answers a forged one with
-# its own plain-text 400 before the app exists for that request; the API never sees them.
-_FRAMING_HEADERS = frozenset(
-    {"content-length", "transfer-encoding", "host", "connection", "expect", "upgrade", "te"}
-)
-
-
-def _without_framing_headers(case: Any) -> None:
-    for name in list(case.headers or {}):
-        if name.lower() in _FRAMING_HEADERS:
-            del case.headers[name]
-
-
 @schema.parametrize()
 @settings(
     max_examples=40,
@@ -314,7 +280,7 @@ def test_users_api_conforms_to_its_openapi(
     case: Case, users_server: str, identities: Identities, fuzzer: requests.Session
 ) -> None:
     identities.aim(case)
-    _without_framing_headers(case)
+    drop_framing_headers(case.headers)
     case.call_and_validate(
         base_url=users_server, session=fuzzer, headers=identities.credentials_for(case)
     )

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,7 @@ import asyncpg
 import httpx
 import jwt
 import pytest
+import uvicorn
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import settings as hypothesis_settings
@@ -32,14 +35,17 @@ from spotilike.kit.migrations import drop_database, ensure_database
 from spotilike.tools.stack.config import StackConfig, StackEndpoints
 
 __all__ = [
+    "FRAMING_HEADERS",
     "ScratchDatabase",
     "ScratchTopics",
     "TokenIssuer",
+    "drop_framing_headers",
     "fresh_database",
     "kafka_bootstrap",
     "kafka_topics",
     "redis_url",
     "running_app",
+    "served_in_thread",
     "stack",
     "token_issuer",
     "wait_for_replica",
@@ -186,6 +192,44 @@ async def running_app(
             transport=transport, base_url="http://test", headers=dict(headers or {})
         ) as client:
             yield client
+
+
+@contextmanager
+def served_in_thread(app: Any, *, start_timeout: float = 30.0) -> Iterator[str]:
+    """The base URL of ``app`` served by a real uvicorn on a free loopback port, in a
+    thread, lifespan included: for clients that need real HTTP (schemathesis, FFmpeg)."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, lifespan="on", log_config=None, access_log=False, proxy_headers=False)
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout
+    try:
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start the app; see the log above")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=start_timeout)
+        listening.close()
+
+
+FRAMING_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "host", "connection", "expect", "upgrade", "te"}
+)
+"""Headers the HTTP server (uvicorn/h11) owns: it answers a forged one with its own
+plain-text 400 before the app sees the request, so a fuzzer must not set them."""
+
+
+def drop_framing_headers(headers: dict[str, Any] | None) -> None:
+    for name in list(headers or {}):
+        if name.lower() in FRAMING_HEADERS:
+            del headers[name]  # type: ignore[union-attr]
 
 
 class TokenIssuer:
