@@ -17,10 +17,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from opentelemetry import propagate, trace
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,7 +35,9 @@ from spotilike.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
 from spotilike.kit.settings import ServiceSettings
 from spotilike.kit.tracing import configure_tracing, tracer
 
-__all__ = ["BackgroundWorker", "ServiceResources", "create_app"]
+__all__ = ["BackgroundWorker", "ServiceResources", "create_app", "state_dependency"]
+
+_T = TypeVar("_T")
 
 _log = structlog.get_logger(__name__)
 
@@ -272,3 +274,21 @@ def create_app(
         body_limits=body_limits or {},
     )
     return app
+
+
+def state_dependency(name: str, kind: type[_T]) -> Callable[[Request], _T]:
+    """A FastAPI dependency giving ``app.state.<name>``, which the composition root set.
+
+    Routers declare it at import time, before the object exists; a missing or wrong one
+    is a wiring bug, reported as such rather than as an AttributeError deep in a route.
+    """
+
+    def dependency(request: Request) -> _T:
+        value = getattr(request.app.state, name, None)
+        if not isinstance(value, kind):
+            raise TypeError(
+                f"app.state.{name} is not a {kind.__name__}; build the app with its factory"
+            )
+        return value
+
+    return dependency

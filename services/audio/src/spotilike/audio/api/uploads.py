@@ -11,6 +11,7 @@ from spotilike.audio.schemas import JobView, UploadRequest, UploadTicket, Upload
 from spotilike.audio.service import status as processing_status
 from spotilike.audio.service import uploads
 from spotilike.audio.service.runtime import Runtime
+from spotilike.kit.app import state_dependency
 from spotilike.kit.auth import CurrentPrincipal
 
 __all__ = ["router"]
@@ -18,14 +19,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["uploads"])
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime = getattr(request.app.state, "runtime", None)
-    if not isinstance(runtime, Runtime):
-        raise TypeError("app.state.runtime is not set; build the app with create_audio_app()")
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+RuntimeDep = Annotated[Runtime, Depends(state_dependency("runtime", Runtime))]
 
 
 @router.post(

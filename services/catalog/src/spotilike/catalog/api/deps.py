@@ -11,22 +11,16 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from spotilike.catalog.service.runtime import Runtime
+from spotilike.kit.app import state_dependency
 from spotilike.kit.db import caller_key
 
 __all__ = ["Caller", "Limit", "RuntimeDep"]
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime = getattr(request.app.state, "runtime", None)
-    if not isinstance(runtime, Runtime):
-        raise TypeError("app.state.runtime is not set; build the app with create_catalog_app()")
-    return runtime
 
 
 def _caller(request: Request) -> str | None:
     return caller_key(request)
 
 
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+RuntimeDep = Annotated[Runtime, Depends(state_dependency("runtime", Runtime))]
 Caller = Annotated[str | None, Depends(_caller)]
 Limit = Annotated[int | None, Query(ge=1, le=500, description="page size (clamped to the maximum)")]

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 
+from spotilike.kit.app import state_dependency
 from spotilike.kit.auth import CurrentPrincipal, Principal, require_role
 from spotilike.kit.errors import Unauthorized
 from spotilike.users.service.runtime import Runtime
@@ -15,13 +16,6 @@ from spotilike.users.service.sessions import ClientInfo
 __all__ = ["AdminPrincipal", "Client", "RuntimeDep", "UserId"]
 
 _MAX_HEADER = 512
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime = getattr(request.app.state, "runtime", None)
-    if not isinstance(runtime, Runtime):
-        raise TypeError("app.state.runtime is not set; build the app with create_users_app()")
-    return runtime
 
 
 def _bounded(value: str | None) -> str | None:
@@ -47,7 +41,7 @@ def _user_id(principal: CurrentPrincipal) -> UUID:
         raise Unauthorized("the token's subject is not a user", code="auth/invalid-token") from None
 
 
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+RuntimeDep = Annotated[Runtime, Depends(state_dependency("runtime", Runtime))]
 Client = Annotated[ClientInfo, Depends(_client)]
 UserId = Annotated[UUID, Depends(_user_id)]
 AdminPrincipal = Annotated[Principal, Depends(require_role("ADMIN"))]
