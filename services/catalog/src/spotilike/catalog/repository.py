@@ -35,10 +35,12 @@ __all__ = [
     "album_by_duplicate_key",
     "album_by_upc",
     "albums",
+    "albums_by_ids",
     "albums_of_artist",
     "artist",
     "artists",
     "artists_by_ids",
+    "artists_named",
     "genre",
     "genre_by_slug",
     "genres",
@@ -103,6 +105,26 @@ async def artists_by_ids(session: AsyncSession, ids: Sequence[UUID]) -> Sequence
         return []
     return (
         await session.scalars(select(Artist).where(Artist.id.in_(ids), Artist.deleted_at.is_(None)))
+    ).all()
+
+
+async def albums_by_ids(session: AsyncSession, ids: Sequence[UUID]) -> Sequence[Album]:
+    if not ids:
+        return []
+    return (
+        await session.scalars(select(Album).where(Album.id.in_(ids), Album.deleted_at.is_(None)))
+    ).all()
+
+
+async def artists_named(session: AsyncSession, key: str, *, limit: int) -> Sequence[Artist]:
+    """Live artists whose name has this search key, oldest first."""
+    return (
+        await session.scalars(
+            select(Artist)
+            .where(Artist.search_key == key, Artist.deleted_at.is_(None))
+            .order_by(Artist.id)
+            .limit(limit)
+        )
     ).all()
 
 
@@ -311,14 +333,7 @@ async def tracks(
 async def search(
     session: AsyncSession, key: str, *, limit: int
 ) -> tuple[Sequence[Artist], Sequence[Album], Sequence[Track]]:
-    found_artists = (
-        await session.scalars(
-            select(Artist)
-            .where(Artist.search_key == key, Artist.deleted_at.is_(None))
-            .order_by(Artist.id)
-            .limit(limit)
-        )
-    ).all()
+    found_artists = await artists_named(session, key, limit=limit)
     found_albums = (
         await session.scalars(
             select(Album)

@@ -491,7 +491,7 @@ class _Importer:
         """The one artist of this name; among several, the one the caller manages."""
         if key in self.artists:
             return self.artists[key]
-        named, _, _ = await repository.search(session, key, limit=_SAME_NAME_LOOKUP)
+        named = await repository.artists_named(session, key, limit=_SAME_NAME_LOOKUP)
         if len(named) > 1:
             named = [a for a in named if can_edit(self.principal, a)] or list(named)
         if not named:

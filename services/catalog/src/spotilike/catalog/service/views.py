@@ -86,11 +86,8 @@ async def track_views(
     session: AsyncSession, tracks: Sequence[Track], *, editor: bool = False
 ) -> list[TrackView]:
     artists = await _artists(session, {track.artist_id for track in tracks})
-    albums: dict[UUID, Album] = {}
-    for album_id in {track.album_id for track in tracks}:
-        found = await repository.album(session, album_id)
-        if found is not None:
-            albums[album_id] = found
+    wanted = sorted({track.album_id for track in tracks})
+    albums = {album.id: album for album in await repository.albums_by_ids(session, wanted)}
     return [
         track_view(
             track, album=albums[track.album_id], artist=artists[track.artist_id], editor=editor
