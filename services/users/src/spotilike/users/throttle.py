@@ -27,6 +27,16 @@ def _key(kind: str, value: str) -> str:
     return _PREFIX + kind + ":" + hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
+async def _count(redis: Redis, key: str, window_seconds: int) -> tuple[int, int]:
+    """One more hit on a fixed-window counter: the count, and milliseconds until it resets."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, window_seconds, nx=True)
+        pipe.pttl(key)
+        count, _, ttl_ms = await pipe.execute()
+    return int(count), int(ttl_ms)
+
+
 class AttemptLimiter:
     """At most ``limit`` attempts per ``window_seconds`` per key."""
 
@@ -38,16 +48,11 @@ class AttemptLimiter:
 
     async def hit(self, value: str) -> None:
         """Counts one attempt; raises 429 once the key is over its limit."""
-        key = _key(self._name, value)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, self._window, nx=True)
-            pipe.pttl(key)
-            count, _, ttl_ms = await pipe.execute()
-        if int(count) > self._limit:
+        count, ttl_ms = await _count(self._redis, _key(self._name, value), self._window)
+        if count > self._limit:
             raise TooManyRequests(
                 "too many attempts; try again later",
-                retry_after_seconds=max(1, math.ceil(int(ttl_ms) / 1000)),
+                retry_after_seconds=max(1, math.ceil(ttl_ms / 1000)),
                 code="rate-limited",
             )
 
@@ -88,11 +93,8 @@ class LoginThrottle:
     async def record_failure(self, *, email: str, ip: str) -> None:
         for kind, value in self._keys(email, ip).items():
             key = _key("fail-" + kind, value)
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, self._window, nx=True)
-                count, _ = await pipe.execute()
-            if int(count) >= self._limits[kind]:
+            count, _ = await _count(self._redis, key, self._window)
+            if count >= self._limits[kind]:
                 await self._redis.set(_key("lock-" + kind, value), b"1", ex=self._lockout)
                 await self._redis.delete(key)
 
