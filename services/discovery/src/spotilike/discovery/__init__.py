@@ -1,0 +1,1 @@
+"""Spotilike discovery service: a service registry speaking Eureka's REST API."""

@@ -1,0 +1,1 @@
+"""Spotilike gateway: the single entry point (routing, JWT, rate limits, CORS, breakers, retries)."""

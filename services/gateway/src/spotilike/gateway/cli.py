@@ -1,0 +1,12 @@
+"""The `spotilike gateway` commands."""
+
+import typer
+
+__all__ = ["app"]
+
+app = typer.Typer(help="The gateway service.", no_args_is_help=True)
+
+
+@app.callback()
+def main() -> None:
+    """Commands of the gateway service."""

@@ -1,0 +1,1 @@
+"""Spotilike notification service: the email queue, templates and providers."""
