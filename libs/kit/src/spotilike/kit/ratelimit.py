@@ -117,6 +117,7 @@ class RateLimitDecision:
     rule: RateLimitRule
     allowed: bool
     remaining: int
+    """Read just after the hit: under concurrent hits it may undercount, never overcount."""
     reset_seconds: int
     """Seconds until the oldest counted request leaves the window (at least 1)."""
 

@@ -61,6 +61,21 @@ class ServiceSettings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     """Peers whose X-Forwarded-For is believed (the gateway); anyone else's is ignored."""
 
+    discovery_url: str | None = None
+    """The registry's Eureka URL (``http://127.0.0.1:8761/eureka``) to register with; None
+    turns registration off (Kubernetes mode, where services find each other by DNS name)."""
+    discovery_instance_host: str | None = None
+    """The host others reach this instance at; None means ``host`` (127.0.0.1 for a wildcard)."""
+    discovery_instance_port: int | None = Field(default=None, ge=1, le=65535)
+    """The port others reach this instance at; None means ``port``."""
+    discovery_instance_id: str | None = None
+    """None means ``host:service:port``."""
+    discovery_app_name: str | None = None
+    """The Eureka app name (upper-cased by the registry); None means ``service_name``."""
+    discovery_renew_seconds: float = Field(default=30.0, gt=0, le=300)
+    discovery_lease_seconds: int = Field(default=90, ge=1, le=3600)
+    """How long the registry keeps the instance without a renewal; above the interval."""
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -79,7 +94,8 @@ class ServiceSettings(BaseSettings):
             env_name = f"{self.model_config.get('env_prefix', '')}{name}".upper()
             if not raw:
                 problems.append(f"{env_name} is not set")
-            elif str(raw).startswith(DEV_SECRET_PREFIX):
+            # Anywhere, not only at the start: a JSON key set may hide a development key.
+            elif DEV_SECRET_PREFIX in str(raw):
                 problems.append(f"{env_name} still has its development value")
         if problems:
             raise ValueError(

@@ -1,0 +1,106 @@
+"""How integration tests poke the running system and watch what it does.
+
+``publish_event`` puts an event on Kafka exactly as a producing service would (CloudEvents
+binary mode), ``collect_events`` reads what a service emitted, ``eventually`` waits
+for an asynchronous effect without a fixed sleep, and ``schema_drift`` lists what a
+migrated database lacks or has beyond a service's models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, MetaData
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from spotilike.contracts.events.base import EventData
+from spotilike.kit.events import CloudEvent
+
+__all__ = ["collect_events", "eventually", "publish_event", "schema_drift"]
+
+
+async def publish_event(
+    bootstrap_servers: str, topic: str, payload: EventData, *, key: str, source: str = "/tests"
+) -> CloudEvent:
+    event = CloudEvent.create(payload, source=source)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic, event.data, key=key.encode(), headers=event.kafka_headers()
+        )
+    finally:
+        await producer.stop()
+    return event
+
+
+async def collect_events(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    count: int,
+    wait_seconds: float = 30.0,
+    settle: float = 0.0,
+) -> list[CloudEvent]:
+    """The first ``count`` events of ``topic`` (from its beginning), waiting up to
+    ``wait_seconds``; with ``settle``, keeps listening that long after reaching ``count`` so a
+    test can tell "exactly count" from "at least count"."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    events: list[CloudEvent] = []
+    try:
+        deadline = time.monotonic() + wait_seconds
+        settle_until: float | None = None
+        while True:
+            now = time.monotonic()
+            if settle_until is None and len(events) >= count:
+                settle_until = now + settle
+            if settle_until is not None and now >= settle_until:
+                break
+            if now >= deadline:
+                break
+            batch = await consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                events.extend(CloudEvent.from_kafka(r.headers, r.value) for r in records)
+    finally:
+        await consumer.stop()
+    return events
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, seconds: float = 30.0, interval: float = 0.1
+) -> None:
+    """Returns once ``check()`` is true; fails the test with AssertionError after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {seconds} s")
+
+
+async def schema_drift(database_url: str, metadata: MetaData) -> list[object]:
+    """Alembic's autogenerate diff between the database and ``metadata``: empty when the
+    migrations build exactly the tables the models describe."""
+
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(differences)
+    finally:
+        await engine.dispose()
