@@ -1,0 +1,69 @@
+"""The streaming service's composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import FastAPI
+
+from spotilike.kit.app import BackgroundWorker, ServiceResources, create_app
+from spotilike.kit.auth import TokenVerifier, verifier_from_settings
+from spotilike.kit.events import OutboxPublisher
+from spotilike.streaming.api import ROUTERS
+from spotilike.streaming.consumers import tracks_consumer, users_consumer
+from spotilike.streaming.models import messaging
+from spotilike.streaming.service.runtime import build_runtime
+from spotilike.streaming.settings import StreamingSettings
+
+__all__ = ["create_streaming_app"]
+
+
+def create_streaming_app(
+    settings: StreamingSettings | None = None,
+    *,
+    topic_prefix: str = "",
+    run_workers: bool = True,
+    token_verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    settings = settings or StreamingSettings()
+
+    def workers(resources: ServiceResources) -> Sequence[BackgroundWorker]:
+        if not run_workers or resources.database is None:
+            return []
+        return [
+            OutboxPublisher(
+                database=resources.database,
+                tables=messaging,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                service=settings.service_name,
+            ),
+            tracks_consumer(
+                database=resources.database,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                topic_prefix=topic_prefix,
+            ),
+            users_consumer(
+                database=resources.database,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                topic_prefix=topic_prefix,
+            ),
+        ]
+
+    app = create_app(
+        settings,
+        title="Spotilike streaming",
+        routers=ROUTERS,
+        workers=workers,
+        # Playback reports are a few hundred bytes; nothing else here takes a body.
+        max_body_bytes=16 * 1024,
+    )
+    resources: ServiceResources = app.state.resources
+    assert resources.database is not None
+    assert resources.redis is not None
+    runtime = build_runtime(
+        settings, database=resources.database, redis=resources.redis, topic_prefix=topic_prefix
+    )
+    app.state.runtime = runtime
+    app.state.shutdown_hooks.append(runtime.aclose)
+    app.state.token_verifier = token_verifier or verifier_from_settings(settings, resources.redis)
+    return app

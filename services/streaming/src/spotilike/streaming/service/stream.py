@@ -1,0 +1,278 @@
+"""The play path: master playlist (JWT), media playlists and segments (playback tokens),
+and the download (JWT, byte ranges).
+
+Every step re-checks rights against the projection (through the sub-second cache), so a
+token in hand does not outlive an unpublish, a deletion or a disabled account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+from uuid import UUID
+
+import structlog
+
+from spotilike.kit.auth import Principal
+from spotilike.kit.errors import Forbidden, NotFound, Problem
+from spotilike.kit.storage import NotFoundInStorage, ObjectInfo, ObjectStream
+from spotilike.streaming import playback_tokens
+from spotilike.streaming.playback_tokens import PlaybackTokenRejected
+from spotilike.streaming.ranges import RangeOutcome, RangePlan, plan_range
+from spotilike.streaming.service.media import PlaylistTooLarge
+from spotilike.streaming.service.playlists import (
+    MEDIA_PLAYLIST_NAME,
+    SEGMENT_NAME,
+    BrokenPlaylist,
+    master_playlist,
+    media_playlist,
+)
+from spotilike.streaming.service.rights import QUALITIES, Playable, decide
+from spotilike.streaming.service.runtime import Runtime
+
+__all__ = [
+    "Download",
+    "MediaUnavailable",
+    "artist_of",
+    "check_segment_name",
+    "download",
+    "master",
+    "parse_quality",
+    "segment",
+    "user_of",
+    "variant",
+    "verify_link",
+]
+
+MASTER_NAME = "master.m3u8"
+
+_log = structlog.get_logger(__name__)
+
+
+class MediaUnavailable(Problem):
+    """Stored media that is missing or malformed: our fault, never passed on as is."""
+
+    status = 502
+    code = "streaming/media-unavailable"
+
+
+def parse_quality(raw: str) -> int:
+    if raw not in {str(q) for q in QUALITIES}:
+        raise NotFound(
+            f"No quality {raw[:16]!r}: use one of {', '.join(map(str, QUALITIES))}.",
+            code="streaming/unknown-quality",
+        )
+    return int(raw)
+
+
+async def master(runtime: Runtime, *, principal: Principal, track_id: UUID) -> str:
+    user_id = _user_id(principal)
+    playable = await _playable(
+        runtime,
+        track_id=track_id,
+        user_id=user_id,
+        artist_id=_artist_id(principal),
+        admin=principal.has_role("ADMIN"),
+    )
+    stored = await _read_playlist(runtime, f"{playable.media_prefix}/{MASTER_NAME}")
+    now = time.time()
+
+    def variant_uri(kbps: int) -> str:
+        return f"{kbps}/{MEDIA_PLAYLIST_NAME}?" + _signed_query(
+            runtime, user_id=user_id, track_id=track_id, quality=kbps, now=now
+        )
+
+    try:
+        return master_playlist(stored, qualities=playable.qualities, variant_uri=variant_uri)
+    except BrokenPlaylist as exc:
+        raise _broken(track_id, exc) from exc
+
+
+async def variant(runtime: Runtime, *, user: str, track_id: UUID, quality: int) -> str:
+    """The media playlist for a user whose link :func:`verify_link` accepted."""
+    playable = await _playable(runtime, track_id=track_id, user_id=user)
+    _require_quality(playable, quality)
+    stored = await _read_playlist(
+        runtime, f"{playable.media_prefix}/{quality}/{MEDIA_PLAYLIST_NAME}"
+    )
+    now = time.time()
+    query = _signed_query(runtime, user_id=user, track_id=track_id, quality=quality, now=now)
+    try:
+        return media_playlist(stored, segment_uri=lambda name: f"{name}?{query}")
+    except BrokenPlaylist as exc:
+        raise _broken(track_id, exc) from exc
+
+
+def check_segment_name(name: str) -> None:
+    """Refuses anything but audio's segment names, before the name goes near a key."""
+    if not SEGMENT_NAME.fullmatch(name):
+        raise Problem(
+            "A segment name looks like segment_00000.ts.",
+            status=400,
+            code="streaming/invalid-segment-name",
+        )
+
+
+async def segment(
+    runtime: Runtime, *, user: str, track_id: UUID, quality: int, name: str
+) -> ObjectStream:
+    """A segment's bytes for a user whose link :func:`verify_link` accepted."""
+    check_segment_name(name)
+    playable = await _playable(runtime, track_id=track_id, user_id=user)
+    _require_quality(playable, quality)
+    try:
+        return await runtime.media.open(f"{playable.media_prefix}/{quality}/{name}")
+    except NotFoundInStorage:
+        raise NotFound("No such segment.", code="streaming/segment-not-found") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    plan: RangePlan
+    info: ObjectInfo
+    etag: str
+    body: ObjectStream | None
+    """None for a 416."""
+
+
+async def download(
+    runtime: Runtime,
+    *,
+    principal: Principal,
+    track_id: UUID,
+    range_header: str | None,
+    if_range: str | None,
+) -> Download:
+    playable = await _playable(
+        runtime,
+        track_id=track_id,
+        user_id=_user_id(principal),
+        artist_id=_artist_id(principal),
+        admin=principal.has_role("ADMIN"),
+    )
+    key = playable.track.download_key
+    if not key:
+        raise NotFound("This track has no download.", code="streaming/no-download")
+    try:
+        info = await runtime.media.stat(key)
+    except NotFoundInStorage as exc:
+        raise _broken(track_id, exc) from exc
+    # Keys are versioned and never rewritten, so key + size names the bytes exactly.
+    etag = '"' + hashlib.sha256(f"{key}:{info.size}".encode()).hexdigest()[:32] + '"'
+    plan = plan_range(
+        range_header, if_range, size=info.size, etag=etag, last_modified=info.modified_at
+    )
+    if plan.outcome is RangeOutcome.UNSATISFIABLE:
+        return Download(plan=plan, info=info, etag=etag, body=None)
+    if plan.byte_range is None:
+        body = await runtime.media.open(key)
+    else:
+        body = await runtime.media.open(key, start=plan.byte_range.start, end=plan.byte_range.end)
+    return Download(plan=plan, info=info, etag=etag, body=body)
+
+
+async def _playable(
+    runtime: Runtime,
+    *,
+    track_id: UUID,
+    user_id: str,
+    artist_id: UUID | None = None,
+    admin: bool = False,
+) -> Playable:
+    track, listener = await runtime.rights.load(track_id, UUID(user_id))
+    return decide(track, listener, artist_id=artist_id, admin=admin)
+
+
+def verify_link(runtime: Runtime, *, user_id: str, token: str, track_id: UUID, quality: int) -> str:
+    """The user a playback link (``u`` + ``t``) was issued to, or a 403 saying why not."""
+    try:
+        user = str(UUID(user_id))
+    except ValueError:
+        raise _token_problem("malformed") from None
+    try:
+        playback_tokens.verify(
+            runtime.settings.keys,
+            token,
+            user_id=user,
+            track_id=str(track_id),
+            quality=str(quality),
+            now=time.time(),
+        )
+    except PlaybackTokenRejected as exc:
+        raise _token_problem(exc.reason) from None
+    return user
+
+
+def _token_problem(reason: str) -> Forbidden:
+    detail = {
+        "expired": "The playback link has expired: fetch master.m3u8 again.",
+        "unknown-key": "The playback link was signed with a key this service does not know.",
+    }.get(reason, "The playback link is not valid for this request.")
+    return Forbidden(detail, code=f"streaming/token-{reason}")
+
+
+def _signed_query(
+    runtime: Runtime, *, user_id: str, track_id: UUID, quality: int, now: float
+) -> str:
+    token = playback_tokens.issue(
+        runtime.settings.keys,
+        user_id=user_id,
+        track_id=str(track_id),
+        quality=str(quality),
+        now=now,
+        ttl_seconds=runtime.settings.token_ttl_seconds,
+    )
+    return urlencode({"u": user_id, "t": token})
+
+
+def _require_quality(playable: Playable, quality: int) -> None:
+    if quality not in playable.qualities:
+        raise Forbidden(
+            f"Your streaming quality setting allows up to {max(playable.qualities)} kbps.",
+            code="streaming/quality-not-allowed",
+        )
+
+
+async def _read_playlist(runtime: Runtime, key: str) -> str:
+    try:
+        return await runtime.media.read_playlist(key)
+    except (NotFoundInStorage, PlaylistTooLarge, UnicodeDecodeError) as exc:
+        raise _broken(None, exc) from exc
+
+
+def _broken(track_id: UUID | None, exc: Exception) -> MediaUnavailable:
+    # The client gets a generic detail; the cause goes to the log.
+    _log.error("media.unavailable", track_id=str(track_id), error=repr(exc))
+    return MediaUnavailable(
+        "This track's media could not be read; try again later.",
+        extensions={"track_id": str(track_id)} if track_id else None,
+    )
+
+
+def user_of(principal: Principal) -> str:
+    """The user id of a bearer token, refusing service tokens with non-UUID subjects."""
+    return _user_id(principal)
+
+
+def _user_id(principal: Principal) -> str:
+    try:
+        return str(UUID(principal.subject))
+    except ValueError:
+        raise Forbidden(
+            "This token's subject is not a user.", code="streaming/not-a-user"
+        ) from None
+
+
+def artist_of(principal: Principal) -> UUID | None:
+    """The artist profile a token's user manages (the ``artist_id`` claim), if any."""
+    return _artist_id(principal)
+
+
+def _artist_id(principal: Principal) -> UUID | None:
+    raw = principal.claims.get("artist_id")
+    try:
+        return UUID(str(raw)) if raw else None
+    except ValueError:
+        return None
