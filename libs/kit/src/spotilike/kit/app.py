@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spotilike.kit.context import request_id_var
 from spotilike.kit.db import Database, RecentWriters
+from spotilike.kit.discovery import ServiceRegistration
 from spotilike.kit.errors import PROBLEM_CONTENT_TYPE, install_problem_handlers
 from spotilike.kit.events.envelope import new_event_id
 from spotilike.kit.health import ReadinessCheck, database_check, health_router, redis_check
@@ -235,10 +236,20 @@ def create_app(
         tasks = [
             asyncio.create_task(worker.run(), name=type(worker).__name__) for worker in running
         ]
+        # Registration runs in its own task: a registry that is down never delays the start.
+        registration = (
+            ServiceRegistration.from_settings(settings) if settings.discovery_url else None
+        )
+        if registration is not None:
+            await registration.start()
+        app.state.registration = registration
         _log.info("service_started", workers=len(tasks))
         try:
             yield {}
         finally:
+            # Deregistered first, so callers stop routing here before the workers wind down.
+            if registration is not None:
+                await registration.stop()
             for worker in running:
                 worker.stop()
             for task in tasks:

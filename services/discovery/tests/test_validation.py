@@ -1,0 +1,121 @@
+"""Bad registrations are refused with problem details and change nothing."""
+
+from typing import Any
+
+import httpx
+import pytest
+from discovery_support import JSON, registration
+
+pytestmark = pytest.mark.integration
+
+
+def _pointers(response: httpx.Response) -> list[str]:
+    return [error["pointer"] for error in response.json()["errors"]]
+
+
+async def _nothing_registered(registry: httpx.AsyncClient) -> bool:
+    document = (await registry.get("/eureka/apps", headers=JSON)).json()
+    return document["applications"]["application"] == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "pointer"),
+    [
+        ({"hostName": "not a host"}, "/instance/hostName"),
+        ({"hostName": "x" * 300}, "/instance/hostName"),
+        ({"hostName": "evil\x00.example"}, "/instance/hostName"),
+        ({"instanceId": "../../etc"}, "/instance/instanceId"),
+        ({"instanceId": "id with space"}, "/instance/instanceId"),
+        ({"port": {"$": 70000, "@enabled": "true"}}, "/instance/port/$"),
+        ({"port": {"$": "eighty"}}, "/instance/port/$"),
+        ({"status": "SLEEPING"}, "/instance/status"),
+        ({"homePageUrl": "javascript:alert(1)"}, "/instance/homePageUrl"),
+        ({"healthCheckUrl": "http://h/ a"}, "/instance/healthCheckUrl"),
+        ({"healthCheckUrl": "h" * 3000}, "/instance/healthCheckUrl"),
+        ({"metadata": {"bad key": "v"}}, "/instance/metadata"),
+        ({"metadata": {"k": "line\nbreak"}}, "/instance/metadata"),
+        ({"metadata": {f"k{i}": "v" for i in range(65)}}, "/instance/metadata"),
+        ({"leaseInfo": {"durationInSecs": 0}}, "/instance/leaseInfo/durationInSecs"),
+        ({"leaseInfo": {"renewalIntervalInSecs": -1}}, "/instance/leaseInfo/renewalIntervalInSecs"),
+        ({"app": "lower!"}, "/instance/app"),
+        ({"lastDirtyTimestamp": "yesterday"}, "/instance/lastDirtyTimestamp"),
+    ],
+)
+async def test_an_invalid_field_is_a_422_naming_it(
+    registry: httpx.AsyncClient, fields: dict[str, Any], pointer: str
+) -> None:
+    body = registration()
+    body["instance"].update(fields)
+    response = await registry.post("/eureka/apps/CATALOG", json=body)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert pointer in _pointers(response)
+    assert await _nothing_registered(registry)
+
+
+async def test_the_body_app_must_be_the_url_app(registry: httpx.AsyncClient) -> None:
+    response = await registry.post("/eureka/apps/USERS", json=registration("CATALOG"))
+    assert response.status_code == 422
+    assert _pointers(response) == ["/instance/app"]
+    assert await _nothing_registered(registry)
+
+
+async def test_unknown_top_level_members_are_refused(registry: httpx.AsyncClient) -> None:
+    response = await registry.post(
+        "/eureka/apps/CATALOG", json={**registration(), "roles": ["ADMIN"]}
+    )
+    assert response.status_code == 422
+    assert "/roles" in _pointers(response)
+
+
+async def test_unknown_instance_fields_are_dropped_not_stored(registry: httpx.AsyncClient) -> None:
+    body = registration(injected="<script>")
+    assert (await registry.post("/eureka/apps/CATALOG", json=body)).status_code == 204
+    document = (await registry.get("/eureka/apps", headers=JSON)).json()
+    [instance] = document["applications"]["application"][0]["instance"]
+    assert "injected" not in instance
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status"),
+    [
+        (b"{not json", "application/json", 400),
+        (b"\xff\xfe", "application/json", 400),
+        (b"<instance/>", "application/xml", 415),
+        (b"app=CATALOG", "application/x-www-form-urlencoded", 415),
+        (b"[]", "application/json", 422),
+        (b"null", "application/json", 422),
+    ],
+)
+async def test_a_body_that_is_not_a_json_registration_is_refused(
+    registry: httpx.AsyncClient, content: bytes, content_type: str, status: int
+) -> None:
+    response = await registry.post(
+        "/eureka/apps/CATALOG", content=content, headers={"Content-Type": content_type}
+    )
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert await _nothing_registered(registry)
+
+
+async def test_an_oversized_body_is_413_before_it_is_read(registry: httpx.AsyncClient) -> None:
+    body = registration(metadata={"big": "x" * 70_000})
+    response = await registry.post("/eureka/apps/CATALOG", json=body)
+    assert response.status_code == 413
+    assert await _nothing_registered(registry)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/eureka/apps/bad%20name/127.0.0.1:catalog:9001",
+        "/eureka/apps/CATALOG/bad%00id",
+        "/eureka/apps/CATALOG/%3Cscript%3E",
+        "/eureka/apps/CATALOG/" + "x" * 300,
+    ],
+)
+async def test_bad_names_in_the_path_are_422(registry: httpx.AsyncClient, path: str) -> None:
+    response = await registry.put(path)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["in"] == "path"
