@@ -42,7 +42,7 @@ def free_ports(count: int) -> list[int]:
 
 
 def throwaway_config(root: Path) -> StackConfig:
-    pg, replica, valkey, kafka, controller = free_ports(5)
+    pg, replica, valkey, kafka, controller, smtp = free_ports(6)
     return StackConfig(
         root=root,
         pg_port=pg,
@@ -50,6 +50,7 @@ def throwaway_config(root: Path) -> StackConfig:
         valkey_port=valkey,
         kafka_port=kafka,
         kafka_controller_port=controller,
+        smtp_port=smtp,
     )
 
 
@@ -219,6 +220,7 @@ def test_status_command_shows_each_component(
         "SPOTILIKE_VALKEY_PORT": config.valkey_port,
         "SPOTILIKE_KAFKA_PORT": config.kafka_port,
         "SPOTILIKE_KAFKA_CONTROLLER_PORT": config.kafka_controller_port,
+        "SPOTILIKE_SMTP_PORT": config.smtp_port,
     }.items():
         monkeypatch.setenv(name, str(value))
     result = CliRunner().invoke(app, ["stack", "status", "--root", str(config.root)])

@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 import typer
 
 from spotilike.tools.contracts import contracts_app
+from spotilike.tools.mail import mail_app
 from spotilike.tools.migrate import migrate
 from spotilike.tools.stack.commands import stack_app
 
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(mail_app, name="mail")
 app.command()(migrate)
 
 for _entry in sorted(entry_points(group="spotilike.cli"), key=lambda entry: entry.name):

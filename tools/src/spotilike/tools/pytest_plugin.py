@@ -15,9 +15,12 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -33,11 +36,13 @@ from jwt.algorithms import RSAAlgorithm
 from spotilike.kit.auth import JwksCache, TokenVerifier
 from spotilike.kit.migrations import drop_database, ensure_database
 from spotilike.tools.stack.config import StackConfig, StackEndpoints
+from spotilike.tools.stack.smtp import MailStore, SmtpSink
 
 __all__ = [
     "FRAMING_HEADERS",
     "ScratchDatabase",
     "ScratchTopics",
+    "SmtpTestServer",
     "TokenIssuer",
     "drop_framing_headers",
     "fresh_database",
@@ -46,6 +51,7 @@ __all__ = [
     "redis_url",
     "running_app",
     "served_in_thread",
+    "smtp_sink",
     "stack",
     "token_issuer",
     "wait_for_replica",
@@ -217,6 +223,49 @@ def served_in_thread(app: Any, *, start_timeout: float = 30.0) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=start_timeout)
         listening.close()
+
+
+class SmtpTestServer:
+    """A real SMTP server (the stack's sink, aiosmtpd) on a free loopback port, in a thread.
+
+    It keeps every message it accepts and can refuse the next ones on cue, with whatever
+    reply a test scripts (``"451 4.3.0 Try again later"``, ``"554 5.7.1 Rejected"``).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.store = MailStore(root)
+        self.host = "127.0.0.1"
+        with socket.socket() as probe:
+            probe.bind((self.host, 0))
+            self.port: int = probe.getsockname()[1]
+        self.deliveries = 0
+        """Messages offered to it (DATA ended), refused ones included."""
+        self._refusals: deque[str] = deque()
+        self._sink = SmtpSink(self.store, host=self.host, port=self.port, reply=self._reply)
+
+    def refuse(self, reply: str, *, times: int = 1) -> None:
+        self._refusals.extend([reply] * times)
+
+    def messages(self) -> list[EmailMessage]:
+        return [mail.message() for mail in self.store.all()]
+
+    def _reply(self, _envelope: object) -> str | None:
+        self.deliveries += 1
+        return self._refusals.popleft() if self._refusals else None
+
+    def __enter__(self) -> SmtpTestServer:
+        self._sink.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sink.__exit__(*exc)
+
+
+@pytest.fixture
+def smtp_sink(tmp_path: Path) -> Iterator[SmtpTestServer]:
+    """An SMTP server for one test: what it kept is in ``.messages()``."""
+    with SmtpTestServer(tmp_path / "smtp-sink") as server:
+        yield server
 
 
 FRAMING_HEADERS = frozenset(

@@ -21,7 +21,7 @@ from spotilike.tools.stack.process import tail
 __all__ = ["stack_app"]
 
 stack_app = typer.Typer(
-    help="The local infrastructure: PostgreSQL primary + replica, Valkey, Kafka, storage.",
+    help="The local infrastructure: PostgreSQL primary + replica, Valkey, Kafka, storage, mail.",
     no_args_is_help=True,
 )
 
@@ -98,6 +98,8 @@ def up(root: RootOption = None) -> None:
     console.print(f"  valkey    {endpoints.redis_url}", highlight=False)
     console.print(f"  kafka     {endpoints.kafka_bootstrap}", highlight=False)
     console.print(f"  storage   {endpoints.storage_root}", highlight=False)
+    smtp = f"{endpoints.smtp_host}:{endpoints.smtp_port}"
+    console.print(f"  smtp      {smtp}, mail kept in {endpoints.mail_root}", highlight=False)
 
 
 @stack_app.command()
@@ -136,7 +138,7 @@ def status(root: RootOption = None) -> None:
 @stack_app.command()
 def logs(
     component: Annotated[
-        str | None, typer.Argument(help="postgres, postgres-replica, valkey or kafka")
+        str | None, typer.Argument(help="postgres, postgres-replica, valkey, kafka or smtp")
     ] = None,
     lines: Annotated[int, typer.Option("--lines", "-n", help="Lines per log")] = 40,
     root: RootOption = None,

@@ -35,6 +35,10 @@ class StackEndpoints:
     redis_url: str
     kafka_bootstrap: str
     storage_root: Path
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 51025
+    mail_root: Path | None = None
+    """Where the SMTP sink keeps every message it received, one ``.eml`` file each."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class StackConfig:
     valkey_port: int = 56379
     kafka_port: int = 59092
     kafka_controller_port: int = 59093
+    smtp_port: int = 51025
     pg_bin: Path | None = None
     redis_bin: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -69,6 +74,7 @@ class StackConfig:
             valkey_port=_port("SPOTILIKE_VALKEY_PORT", 56379),
             kafka_port=_port("SPOTILIKE_KAFKA_PORT", 59092),
             kafka_controller_port=_port("SPOTILIKE_KAFKA_CONTROLLER_PORT", 59093),
+            smtp_port=_port("SPOTILIKE_SMTP_PORT", 51025),
             pg_bin=Path(pg_bin) if pg_bin else None,
             redis_bin=Path(redis_bin) if redis_bin else None,
         )
@@ -83,4 +89,7 @@ class StackConfig:
             redis_url=f"redis://{self.host}:{self.valkey_port}/0",
             kafka_bootstrap=f"{self.host}:{self.kafka_port}",
             storage_root=self.root / "storage",
+            smtp_host=self.host,
+            smtp_port=self.smtp_port,
+            mail_root=self.root / "mail",
         )

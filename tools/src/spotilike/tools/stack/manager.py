@@ -6,6 +6,7 @@ Everything lives under ``config.root``::
     valkey/                              append-only file and RDB snapshot
     kafka/libs, kafka/data, kafka/config broker jars (cached), log dirs, server.properties
     storage/                             the object storage's local filesystem backend
+    mail/                                every message the SMTP sink received (.eml)
     logs/<component>.log                 every server's output
     run/                                 pid files and the lock that serialises `up`/`down`
 """
@@ -30,6 +31,7 @@ from spotilike.tools.stack.postgres import (
     PostgresTools,
 )
 from spotilike.tools.stack.process import port_holder, require_ports_free, wait_until
+from spotilike.tools.stack.smtp import SmtpServer
 from spotilike.tools.stack.valkey import Valkey
 
 __all__ = ["Progress", "Stack"]
@@ -43,6 +45,7 @@ _DATA = (
     "kafka/config",
     "kafka/cluster-id",
     "storage",
+    "mail",
     "logs",
     "run",
 )
@@ -78,6 +81,7 @@ class Stack:
         self.postgres_replica = PostgresReplica(self.config, tools, self.postgres)
         self.valkey = Valkey(self.config)
         self.kafka = Kafka(self.config)
+        self.smtp = SmtpServer(self.config)
 
     @property
     def endpoints(self) -> StackEndpoints:
@@ -86,7 +90,7 @@ class Stack:
     @property
     def components(self) -> tuple[Component, ...]:
         """In start order; they stop in the reverse order (the replica before the primary)."""
-        return (self.postgres, self.postgres_replica, self.valkey, self.kafka)
+        return (self.postgres, self.postgres_replica, self.valkey, self.kafka, self.smtp)
 
     @property
     def storage_root(self) -> Path:
