@@ -84,6 +84,7 @@ def settings_factory(
             "kafka_bootstrap_servers": kafka_bootstrap,
             "storage_url": (tmp_path / "storage").as_uri(),
             "work_dir": tmp_path / "work",
+            "upload_base_url": "http://test",
         }
         values.update(overrides)
         return AudioSettings(**values)

@@ -34,6 +34,9 @@ class AudioSettings(ServiceSettings):
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     max_duration_seconds: float = Field(default=1200.0, gt=0)
     upload_url_seconds: int = Field(default=900, ge=60, le=7 * 86_400)
+    upload_base_url: str | None = None
+    """Where clients send an upload's bytes on filesystem storage; by default the gateway's
+    audio route, ``<public_url>/audio``. Set it when clients reach this service directly."""
 
     celery_broker_url: str = "redis://127.0.0.1:56379/1"
     celery_queue: str = Field(default="audio", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
@@ -47,6 +50,10 @@ class AudioSettings(ServiceSettings):
     stale_queued_seconds: int = Field(default=300, ge=10)
     """A job queued this long without a worker taking it is enqueued again by the sweeper."""
     cleanup_after_seconds: int = Field(default=6 * 3600, ge=60)
+
+    @property
+    def upload_base(self) -> str:
+        return (self.upload_base_url or self.public_url.rstrip("/") + "/audio").rstrip("/")
 
     @model_validator(mode="after")
     def _limits_nest(self) -> AudioSettings:

@@ -26,12 +26,11 @@ RuntimeDep = Annotated[Runtime, Depends(state_dependency("runtime", Runtime))]
     "/uploads", status_code=status.HTTP_201_CREATED, summary="Ask where to send a track's audio"
 )
 async def create_upload(
-    request: UploadRequest, principal: CurrentPrincipal, runtime: RuntimeDep, http: Request
+    request: UploadRequest, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> UploadTicket:
-    base = runtime.settings.public_url.rstrip("/") + "/api/audio"
-    if runtime.settings.is_development:
-        base = str(http.base_url).rstrip("/")
-    return await uploads.create_upload(runtime, principal=principal, request=request, base_url=base)
+    return await uploads.create_upload(
+        runtime, principal=principal, request=request, base_url=runtime.settings.upload_base
+    )
 
 
 @router.put("/uploads/{upload_id}/content", summary="The file's bytes (filesystem storage)")
