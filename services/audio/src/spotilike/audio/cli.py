@@ -55,5 +55,7 @@ def worker(
         settings.log_level,
     ]
     if beat:
-        command.append("--beat")
+        # The schedule's state file lives with the worker's other files, not in the cwd.
+        settings.work_dir.mkdir(parents=True, exist_ok=True)
+        command += ["--beat", "--schedule", str(settings.work_dir / "celerybeat-schedule")]
     raise typer.Exit(subprocess.call(command))  # noqa: S603 - our own interpreter and module

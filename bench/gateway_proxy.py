@@ -1,0 +1,395 @@
+"""The gateway's proxying cost: throughput and latency against nginx proxying the same
+upstream and against calling the upstream directly.
+
+The upstream is an nginx server that answers every request with the same 1 KiB JSON body
+(``return 200``), so it is never the bottleneck and what is measured is the hop in front
+of it. Three (or four) targets, all on 127.0.0.1, each a single process:
+
+- D, direct: the upstream itself;
+- N, nginx: Debian's nginx, one worker, ``proxy_pass`` to the upstream with a keep-alive
+  pool (``keepalive 64``, HTTP/1.1, ``Connection ""``) and X-Forwarded-For/Host set;
+- G, gateway: ``spotilike gateway serve`` (uvicorn, uvloop, httptools, one process) with a
+  public route without a rate limit to the upstream, so the figure is the proxy path
+  itself (routing, header rewriting, breaker, balancer, streaming relay, the kit's request
+  id / tracing / metrics middleware);
+- R, gateway under granian (``--servers uvicorn,granian``, when granian is importable:
+  ``uv run --with granian python bench/gateway_proxy.py``).
+
+The client is ``wrk`` (Debian), the same for every target: one thread, ``--connections``
+keep-alive connections for the throughput phase, one connection for the latency phase
+(so p50 there is the time one request takes, with no queueing). Each run measures every
+target in turn (D N G [R]), after one warm-up run; figures are medians over ``--runs``.
+nginx and wrk are installed with apt-get when missing (this needs root).
+
+Then ``--clients`` compares the upstream HTTP clients the proxy could use (aiohttp's
+ClientSession, and httpx2's AsyncClient when importable) from one process against the
+same upstream: requests/s at the same concurrency, alternated, median of ``--runs``.
+
+    uv run python bench/gateway_proxy.py --runs 5 [--seconds 5] [--connections 32] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+
+BODY = json.dumps({"id": "0" * 16, "payload": "x" * 980})[:1024]
+
+UPSTREAM_CONF = """
+worker_processes 1;
+pid {dir}/upstream.pid;
+error_log {dir}/upstream-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path {dir}/u-body;
+    proxy_temp_path {dir}/u-proxy;
+    fastcgi_temp_path {dir}/u-fastcgi;
+    uwsgi_temp_path {dir}/u-uwsgi;
+    scgi_temp_path {dir}/u-scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            default_type application/json;
+            return 200 '{body}';
+        }}
+    }}
+}}
+"""
+
+PROXY_CONF = """
+worker_processes 1;
+pid {dir}/proxy.pid;
+error_log {dir}/proxy-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path {dir}/p-body;
+    proxy_temp_path {dir}/p-proxy;
+    fastcgi_temp_path {dir}/p-fastcgi;
+    uwsgi_temp_path {dir}/p-uwsgi;
+    scgi_temp_path {dir}/p-scgi;
+    upstream backend {{
+        server 127.0.0.1:{upstream_port};
+        keepalive 64;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }}
+    }}
+}}
+"""
+
+
+@dataclass
+class Sample:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+@dataclass
+class Target:
+    key: str
+    label: str
+    url: str
+    throughput: list[Sample] = field(default_factory=list)
+    latency: list[Sample] = field(default_factory=list)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _ensure_tools() -> None:
+    missing = [tool for tool in ("nginx", "wrk") if shutil.which(tool) is None]
+    if not missing and Path("/usr/sbin/nginx").exists():
+        return
+    if os.geteuid() != 0:
+        sys.exit(f"missing {missing}: apt-get install nginx-light wrk (needs root)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light", "wrk"], check=True, env=env)
+
+
+def _nginx_binary() -> str:
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def _start_nginx(conf: str, directory: Path, name: str) -> subprocess.Popen[bytes]:
+    path = directory / f"{name}.conf"
+    path.write_text(conf)
+    return subprocess.Popen(
+        [_nginx_binary(), "-c", str(path), "-p", str(directory), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def _gateway_env(port: int, upstream: str) -> dict[str, str]:
+    route = {"prefix": "/", "service": "bench", "auth": "public", "rate_limit": None}
+    return {
+        **os.environ,
+        "SPOTILIKE_ENV": "test",
+        "SPOTILIKE_GATEWAY_HOST": "127.0.0.1",
+        "SPOTILIKE_GATEWAY_PORT": str(port),
+        "SPOTILIKE_GATEWAY_ROUTES": json.dumps([route]),
+        "SPOTILIKE_GATEWAY_UPSTREAMS": json.dumps({"bench": [upstream]}),
+        "SPOTILIKE_GATEWAY_STATIC_DIR": "",
+        "SPOTILIKE_GATEWAY_LOG_LEVEL": "WARNING",
+    }
+
+
+def _start_gateway(server: str, port: int, upstream: str) -> subprocess.Popen[bytes]:
+    env = _gateway_env(port, upstream)
+    if server == "uvicorn":
+        command = [sys.executable, "-c", "from spotilike.gateway.cli import app; app(['serve'])"]
+    else:
+        command = [
+            sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+            "--loop", "uvloop", "--log-level", "warning", "--no-ws",
+            "spotilike.gateway.app:create_gateway_app",
+        ]  # fmt: skip
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+
+
+_LATENCY = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+_RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _wrk(url: str, *, connections: int, seconds: int) -> Sample:
+    result = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    )
+    out = result.stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"wrk saw errors against {url}:\n{out}")
+    rate = _RATE.search(out)
+    latencies = {m.group(1): float(m.group(2)) * _UNIT[m.group(3)] for m in _LATENCY.finditer(out)}
+    if rate is None or set(latencies) != {"50", "99"}:
+        raise RuntimeError(f"unreadable wrk output:\n{out}")
+    return Sample(float(rate.group(1)), latencies["50"], latencies["99"])
+
+
+def _median(samples: list[Sample], name: str) -> float:
+    return statistics.median(getattr(sample, name) for sample in samples)
+
+
+async def _client_rate(kind: str, url: str, *, concurrency: int, seconds: float) -> float:
+    done = 0
+    stop_at = time.monotonic() + seconds
+
+    if kind == "aiohttp":
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+            async def worker() -> None:
+                nonlocal done
+                while time.monotonic() < stop_at:
+                    async with session.get(url) as response:
+                        await response.read()
+                    done += 1
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+    else:
+        import httpx2  # noqa: PLC0415 - optional, only with --with httpx2
+
+        async with httpx2.AsyncClient(limits=httpx2.Limits(max_connections=concurrency)) as client:
+
+            async def worker() -> None:
+                nonlocal done
+                while time.monotonic() < stop_at:
+                    response = await client.get(url)
+                    await response.aread()
+                    done += 1
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--servers", default="uvicorn,granian")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if args.runs < 5:
+        sys.exit("--runs must be at least 5 (the method: medians of >= 5 runs)")
+    _ensure_tools()
+
+    servers = [s for s in args.servers.split(",") if s]
+    if "granian" in servers and importlib.util.find_spec("granian") is None:
+        print("granian is not importable: skipping it (uv run --with granian ...)")
+        servers.remove("granian")
+    workdir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+    upstream_port, nginx_port = _free_port(), _free_port()
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        upstream = f"http://127.0.0.1:{upstream_port}"
+        processes.append(
+            _start_nginx(
+                UPSTREAM_CONF.format(dir=workdir, port=upstream_port, body=BODY),
+                workdir,
+                "upstream",
+            )
+        )
+        _wait_ready(upstream + "/", processes[-1])
+        processes.append(
+            _start_nginx(
+                PROXY_CONF.format(dir=workdir, port=nginx_port, upstream_port=upstream_port),
+                workdir,
+                "proxy",
+            )
+        )
+        _wait_ready(f"http://127.0.0.1:{nginx_port}/", processes[-1])
+        targets = [
+            Target("D", "direct to the upstream", upstream + "/bench/item"),
+            Target("N", "nginx proxy_pass", f"http://127.0.0.1:{nginx_port}/bench/item"),
+        ]
+        for server in servers:
+            port = _free_port()
+            processes.append(_start_gateway(server, port, upstream))
+            _wait_ready(f"http://127.0.0.1:{port}/health/live", processes[-1])
+            key = "G" if server == "uvicorn" else "R"
+            targets.append(
+                Target(key, f"gateway ({server})", f"http://127.0.0.1:{port}/bench/item")
+            )
+
+        for run in range(args.runs + 1):
+            for target in targets:
+                heavy = _wrk(target.url, connections=args.connections, seconds=args.seconds)
+                light = _wrk(target.url, connections=1, seconds=args.seconds)
+                if run > 0:
+                    target.throughput.append(heavy)
+                    target.latency.append(light)
+            print(f"run {run}{' (warm-up)' if run == 0 else ''} done")
+
+        clients = ["aiohttp"]
+        if importlib.util.find_spec("httpx2") is not None:
+            clients.append("httpx2")
+        client_rates: dict[str, list[float]] = {kind: [] for kind in clients}
+        for run in range(args.runs + 1):
+            for kind in clients:
+                rate = asyncio.run(
+                    _client_rate(
+                        kind,
+                        upstream + "/bench/item",
+                        concurrency=args.connections,
+                        seconds=args.seconds,
+                    )
+                )
+                if run > 0:
+                    client_rates[kind].append(rate)
+    finally:
+        for process in reversed(processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    report = _report(targets, client_rates, args)
+    print(json.dumps(report, indent=2))
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+def _report(
+    targets: list[Target], client_rates: dict[str, list[float]], args: argparse.Namespace
+) -> dict[str, Any]:
+    by_key = {t.key: t for t in targets}
+    direct, nginx = by_key["D"], by_key["N"]
+    figures: dict[str, Any] = {}
+    for target in targets:
+        figures[target.key] = {
+            "label": target.label,
+            "rps": round(_median(target.throughput, "requests_per_second")),
+            "p50_ms_at_c": round(_median(target.throughput, "p50_ms"), 3),
+            "p99_ms_at_c": round(_median(target.throughput, "p99_ms"), 3),
+            "p50_ms_c1": round(_median(target.latency, "p50_ms"), 3),
+            "p99_ms_c1": round(_median(target.latency, "p99_ms"), 3),
+            "rps_c1": round(_median(target.latency, "requests_per_second")),
+        }
+    ratios: dict[str, Any] = {}
+    for key in by_key:
+        if key in ("D", "N"):
+            continue
+        ratios[key] = {
+            "throughput_vs_nginx": round(figures[key]["rps"] / figures["N"]["rps"], 3),
+            "throughput_vs_direct": round(figures[key]["rps"] / figures["D"]["rps"], 3),
+            "added_p50_ms_c1": round(figures[key]["p50_ms_c1"] - figures["D"]["p50_ms_c1"], 3),
+            "nginx_added_p50_ms_c1": round(
+                figures["N"]["p50_ms_c1"] - figures["D"]["p50_ms_c1"], 3
+            ),
+        }
+    del direct, nginx
+    return {
+        "date": datetime.now(UTC).date().isoformat(),
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
+        "runs": args.runs,
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "targets": figures,
+        "ratios": ratios,
+        "clients_rps_median": {
+            kind: round(statistics.median(rates)) for kind, rates in client_rates.items()
+        },
+    }
+
+
+if __name__ == "__main__":
+    main()

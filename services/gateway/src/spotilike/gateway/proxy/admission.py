@@ -1,0 +1,194 @@
+"""What a request must pass before it is forwarded: its shape, its rate limit, its token.
+
+The rate-limit policy when Valkey cannot count: classes in ``fail_closed`` (the auth
+routes: sign-in and sign-up are where unthrottled guessing hurts) answer 503; every other
+class lets the request through, logs ``rate_limit.unavailable`` and counts
+``spotilike_gateway_rate_limit_fail_open_total``, because an outage of the limiter
+should not become an outage of the platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+
+import structlog
+from prometheus_client import Counter
+from starlette.types import Scope
+
+from spotilike.gateway.clientip import ClientAddressResolver
+from spotilike.gateway.proxy.headers import ForwardingFacts
+from spotilike.gateway.routing import Route, RouteTable, has_dot_segments
+from spotilike.kit.auth import TokenVerifier
+from spotilike.kit.errors import NotFound, Problem, Unauthorized
+from spotilike.kit.ratelimit import (
+    RateLimiter,
+    RateLimiterUnavailable,
+    RateLimitRule,
+    rate_limited,
+)
+
+__all__ = ["RATE_LIMIT_FAIL_OPEN", "Admission", "Admitted"]
+
+RATE_LIMIT_FAIL_OPEN = Counter(
+    "spotilike_gateway_rate_limit_fail_open_total",
+    "Requests let through unchecked because Valkey could not count them, by class.",
+    ["rule"],
+)
+
+_log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    route: Route
+    facts: ForwardingFacts
+    identity: tuple[str, str] | None
+    """``(subject, comma-separated roles)`` of the verified token, when there was one."""
+    rate_limit_headers: Mapping[str, str]
+
+
+def _bearer(scope: Scope, *, websocket: bool) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                bearer: str = token.strip()
+                return bearer
+            return None
+    if websocket:
+        # Browsers cannot set headers on a WebSocket handshake; RFC 6750 §2.3 allows the
+        # token in the query for exactly such clients.
+        query = scope.get("query_string", b"").decode("latin-1")
+        for pair in query.split("&"):
+            key, _, value = pair.partition("=")
+            if key == "access_token" and value:
+                query_token: str = value
+                return query_token
+    return None
+
+
+class Admission:
+    def __init__(
+        self,
+        *,
+        routes: RouteTable,
+        resolver: ClientAddressResolver,
+        verifier: TokenVerifier,
+        limiter: RateLimiter | None,
+        rules: Mapping[str, RateLimitRule],
+        fail_closed: Collection[str],
+        max_header_bytes: int,
+        max_body_bytes: int,
+        valkey_concurrency: int,
+    ) -> None:
+        self._routes = routes
+        self._resolver = resolver
+        self._verifier = verifier
+        self._limiter = limiter
+        self._rules = dict(rules)
+        self._fail_closed = frozenset(fail_closed)
+        self._max_header_bytes = max_header_bytes
+        self._max_body_bytes = max_body_bytes
+        # redis-py's pools refuse a connection past their size (100) instead of waiting,
+        # which under a burst would fail rate limits open and revocation checks closed;
+        # queueing the checks here keeps them below it.
+        self._limiter_slots = asyncio.Semaphore(valkey_concurrency)
+        self._verifier_slots = asyncio.Semaphore(valkey_concurrency)
+
+    def route(self, scope: Scope) -> Route | None:
+        """The route of the request, or None (static files or 404); refuses bad paths."""
+        path: str = scope["path"]
+        if has_dot_segments(path):
+            raise Problem(
+                "The path has '.' or '..' segments; send the normalised path.",
+                status=HTTPStatus.BAD_REQUEST,
+                code="bad-path",
+            )
+        return self._routes.match(path)
+
+    async def admit(self, scope: Scope, route: Route, *, websocket: bool = False) -> Admitted:
+        size = 0
+        for name, value in scope["headers"]:
+            size += len(name) + len(value) + 4
+            if name == b"content-length" and value.isdigit() and int(value) > self._max_body_bytes:
+                raise Problem(
+                    f"The request body exceeds {self._max_body_bytes} bytes.",
+                    status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    code="body-too-large",
+                    headers={"Connection": "close"},
+                )
+        if size > self._max_header_bytes:
+            raise Problem(
+                f"The request headers take {size} bytes; the limit is {self._max_header_bytes}.",
+                status=HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                code="headers-too-large",
+            )
+        facts = self._facts(scope, websocket=websocket)
+        rate_headers = await self._check_rate(route, facts.client)
+        identity = None
+        method = "GET" if websocket else scope["method"]
+        token = _bearer(scope, websocket=websocket)
+        if route.needs_token(method):
+            if token is None:
+                raise Unauthorized(
+                    "This route needs a bearer access token.", code="auth/missing-token"
+                )
+            async with self._verifier_slots:
+                principal = await self._verifier.verify(token)
+            identity = (principal.subject, ",".join(sorted(principal.roles)))
+        return Admitted(
+            route=route, facts=facts, identity=identity, rate_limit_headers=rate_headers
+        )
+
+    def _facts(self, scope: Scope, *, websocket: bool) -> ForwardingFacts:
+        client = scope.get("client")
+        peer = client[0] if client else "unknown"
+        host = None
+        forwarded_for = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value.decode("latin-1")
+            elif name == b"x-forwarded-for":
+                text = value.decode("latin-1")
+                forwarded_for = text if forwarded_for is None else f"{forwarded_for},{text}"
+        trusted = self._resolver.trusts_anyone and self._resolver.is_trusted(peer)
+        scheme = scope.get("scheme", "http")
+        if websocket:
+            scheme = "https" if scheme == "wss" else "http"
+        return ForwardingFacts(
+            peer=peer,
+            client=self._resolver.resolve(peer, forwarded_for) if trusted else peer,
+            peer_trusted=trusted,
+            proto=scheme,
+            host=host,
+        )
+
+    async def _check_rate(self, route: Route, client: str) -> Mapping[str, str]:
+        if route.rate_limit is None or self._limiter is None:
+            return {}
+        rule = self._rules[route.rate_limit]
+        try:
+            async with self._limiter_slots:
+                decision = await self._limiter.hit(rule, client)
+        except RateLimiterUnavailable:
+            if rule.name in self._fail_closed:
+                raise Problem(
+                    "Requests to this route cannot be rate-limited right now, so they are "
+                    "refused; try again shortly.",
+                    status=HTTPStatus.SERVICE_UNAVAILABLE,
+                    code="rate-limit-unavailable",
+                    headers={"Retry-After": "5"},
+                ) from None
+            RATE_LIMIT_FAIL_OPEN.labels(rule.name).inc()
+            _log.warning("rate_limit.fail_open", rule=rule.name, route=route.prefix)
+            return {}
+        if not decision.allowed:
+            raise rate_limited(decision)
+        return decision.headers()
+
+    @staticmethod
+    def not_found(path: str) -> NotFound:
+        return NotFound(f"No route for {path}.", code="no-route")

@@ -1,0 +1,176 @@
+"""The gateway's ASGI entry: its own few routes go to the kit's FastAPI app, every other
+request takes the lean proxy path.
+
+Why not proxy from inside the FastAPI app: its middleware stack (FastAPI's telemetry and
+body-limit layers, Starlette's error and exception layers, the kit's request context with a
+span per request) cost more than half of the gateway's CPU per proxied request in
+bench/gateway_proxy.py. The proxy path does the parts of that stack it needs itself: the
+request id (the kit's format, set in the log context and on the response), the request
+metrics (the kit's counters, labelled by route prefix), the body cap (in admission and
+while streaming) and problem+json answers (the kit's ``problem_response``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Final
+
+import structlog
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from spotilike.gateway.proxy.admission import Admission
+from spotilike.gateway.proxy.http import HttpForwarder
+from spotilike.gateway.proxy.upstreams import Upstreams
+from spotilike.gateway.proxy.websocket import WebSocketForwarder, deny
+from spotilike.kit.context import request_id_var
+from spotilike.kit.errors import Problem, problem_response
+from spotilike.kit.events.envelope import new_event_id
+from spotilike.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+__all__ = ["Gateway", "GatewayEntry"]
+
+_log = structlog.get_logger(__name__)
+
+_REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_OWN_PREFIX: Final = "/health/"
+_OWN_PATHS: Final = frozenset({"/metrics"})
+
+
+def _request_id(headers: list[tuple[bytes, bytes]]) -> str:
+    for name, value in headers:
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if _REQUEST_ID.match(text):
+                return text
+            break
+    return new_event_id().hex
+
+
+class Gateway:
+    """Routes, admits and forwards one request; refusals become problem+json answers."""
+
+    def __init__(
+        self,
+        *,
+        admission: Admission,
+        upstreams: Upstreams,
+        static: ASGIApp | None,
+        service: str,
+    ) -> None:
+        self.admission = admission
+        self.upstreams = upstreams
+        self._http = HttpForwarder(upstreams)
+        self._websocket = WebSocketForwarder(upstreams, admission)
+        self._static = static
+        self._service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = _request_id(scope["headers"])
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        if scope["type"] == "websocket":
+            try:
+                await self._handle_websocket(scope, receive, send)
+            finally:
+                request_id_var.reset(token)
+            return
+        started = time.perf_counter()
+        status = 500
+        id_header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = message.setdefault("headers", [])
+                if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                    headers.append(id_header)
+            await send(message)
+
+        try:
+            await self._handle_http(scope, receive, send_with_id)
+        except Problem as problem:
+            await self._answer(scope, receive, send_with_id, problem)
+        except Exception as exc:
+            _log.error("unhandled_exception", path=scope["path"], exc_info=exc)
+            await self._answer(
+                scope,
+                receive,
+                send_with_id,
+                Problem(
+                    "The gateway failed to handle this request. Quote the request id when "
+                    "reporting it."
+                ),
+            )
+        finally:
+            route = scope.get("route")
+            label = route.path if route is not None else "unmatched"
+            method = scope["method"]
+            HTTP_REQUESTS.labels(self._service, method, label, str(status)).inc()
+            HTTP_LATENCY.labels(self._service, method, label).observe(time.perf_counter() - started)
+            request_id_var.reset(token)
+
+    async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.admission.route(scope)
+        if route is None:
+            if self._static is not None and scope["method"] in ("GET", "HEAD"):
+                await self._static(scope, receive, send)
+                return
+            raise Admission.not_found(scope["path"])
+        scope["route"] = route
+        admitted = await self.admission.admit(scope, route)
+        await self._http.forward(scope, receive, send, admitted)
+
+    async def _handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            route = self.admission.route(scope)
+        except Problem as problem:
+            await deny(scope, send, problem)
+            return
+        if route is None:
+            await deny(scope, send, Admission.not_found(scope["path"]))
+            return
+        await self._websocket.forward(scope, receive, send, route)
+
+    @staticmethod
+    async def _answer(scope: Scope, receive: Receive, send: Send, problem: Problem) -> None:
+        response = problem_response(
+            Request(scope),
+            status=problem.status,
+            code=problem.code,
+            detail=problem.detail,
+            title=problem.title,
+            extensions=problem.extensions,
+            headers=problem.headers,
+        )
+        try:
+            await response(scope, receive, send)
+        except RuntimeError:
+            # The response had already started (an upstream body broke mid-way): the
+            # server closes the connection, which is all the client can still be told.
+            _log.info("problem_after_response_start", code=problem.code)
+
+
+class GatewayEntry:
+    """The ASGI app the server runs. ``state`` and ``router`` are the service app's, so the
+    lifespan (and tests driving it) find what the kit's ``create_app`` put there."""
+
+    def __init__(self, service_app: FastAPI, proxy: ASGIApp, gateway: Gateway) -> None:
+        self.service_app = service_app
+        self.state = service_app.state
+        self.router = service_app.router
+        self.gateway = gateway
+        self._proxy = proxy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.service_app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith(_OWN_PREFIX) or path in _OWN_PATHS:
+            await self.service_app(scope, receive, send)
+            return
+        await self._proxy(scope, receive, send)

@@ -1,0 +1,347 @@
+"""Forwarding one HTTP request upstream, streaming the bodies both ways.
+
+Nothing is buffered: the request body goes upstream chunk by chunk as the client sends
+it (aiohttp writes it while we wait for the answer), and the response body goes back the
+same way, with both sides' flow control in between, so a 1 GB upload or a long segment
+costs the gateway a few chunks of memory.
+
+Resilience, per upstream service:
+
+- the kit's circuit breaker sees every attempt; 5xx, timeouts and connection failures
+  count against it, 4xx do not; while it is open requests fail fast with 503;
+- a request is retried only when it is idempotent (GET, HEAD, OPTIONS, PUT, DELETE)
+  *and* has no body (a streamed body cannot be sent twice), only after a connection
+  failure or a 503 before any byte reached the client, only while the route's deadline
+  leaves time, and only while the service's retry budget has room;
+- bodies are capped at ``max_body_bytes``: 413 from the declared length before anything
+  is sent, or as soon as a streamed body passes the cap (the upstream request is aborted);
+- the route timeout bounds the wait for response headers, counted from the last request
+  byte sent; after that, the idle timeout bounds each silence in the response body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Mapping, Sequence
+from http import HTTPStatus
+from typing import Final
+
+import aiohttp
+import structlog
+from prometheus_client import Counter
+from starlette.types import Receive, Scope, Send
+from yarl import URL
+
+from spotilike.gateway.balancing import Lease
+from spotilike.gateway.budget import RetryBudget
+from spotilike.gateway.proxy.admission import Admitted
+from spotilike.gateway.proxy.headers import request_headers, response_headers
+from spotilike.gateway.proxy.upstreams import Upstreams
+from spotilike.gateway.routing import Route
+from spotilike.kit.errors import Problem
+from spotilike.kit.http import IDEMPOTENT_METHODS, CircuitOpenError, Permit
+
+__all__ = ["UPSTREAM_OUTCOMES", "HttpForwarder"]
+
+UPSTREAM_OUTCOMES = Counter(
+    "spotilike_gateway_upstream_attempts_total",
+    "Attempts to reach an upstream service, by outcome: the status class (2xx..5xx), "
+    "timeout, connection_error, circuit_open or no_instance.",
+    ["service", "outcome"],
+)
+
+_log = structlog.get_logger(__name__)
+
+# Responses at least this big (or of unknown size) get a watcher for the client going
+# away, so a dropped download stops pulling bytes from the upstream.
+_WATCH_ABOVE_BYTES: Final = 256 * 1024
+_MIN_ATTEMPT_SECONDS: Final = 0.05
+
+
+class _ClientGoneError(Exception):
+    """The client's body ended the request: it disconnected, stalled or sent too much."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _RequestBody:
+    """The client's body as an async iterator for aiohttp, with an idle limit per chunk.
+
+    Each chunk also pushes the route's response deadline forward: a long upload is not
+    a slow upstream.
+    """
+
+    __slots__ = ("_deadline", "_idle", "_limit", "_receive", "_timeout", "finished", "gone")
+
+    def __init__(
+        self, receive: Receive, *, idle_seconds: float, route_seconds: float, limit: int
+    ) -> None:
+        self._receive = receive
+        self._idle = idle_seconds
+        self._timeout = route_seconds
+        self._limit = limit
+        self._deadline: asyncio.Timeout | None = None
+        self.finished = False
+        self.gone: _ClientGoneError | None = None
+
+    def bind(self, deadline: asyncio.Timeout) -> None:
+        self._deadline = deadline
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        received = 0
+        while True:
+            try:
+                async with asyncio.timeout(self._idle):
+                    message = await self._receive()
+            except TimeoutError:
+                self.gone = _ClientGoneError("stalled")
+                raise self.gone from None
+            if message["type"] == "http.disconnect":
+                self.gone = _ClientGoneError("disconnected")
+                raise self.gone
+            chunk: bytes = message.get("body", b"")
+            received += len(chunk)
+            if received > self._limit:
+                self.gone = _ClientGoneError("too_large")
+                raise self.gone
+            if self._deadline is not None:
+                self._deadline.reschedule(loop.time() + self._timeout)
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                self.finished = True
+                return
+
+
+def _outgoing_headers(scope: Scope, admitted: Admitted) -> list[tuple[str, str]]:
+    return request_headers(
+        scope["headers"],
+        facts=admitted.facts,
+        request_id=scope.get("state", {}).get("request_id"),
+        identity=admitted.identity,
+    )
+
+
+def _upstream_target(scope: Scope, route: Route) -> str:
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    target = route.upstream_path(raw_path.decode("latin-1"))
+    query: bytes = scope.get("query_string", b"")
+    return target + "?" + query.decode("latin-1") if query else target
+
+
+def _raise_for_body(gone: _ClientGoneError, *, idle_seconds: float, limit: int) -> None:
+    if gone.reason == "stalled":
+        raise Problem(
+            f"The request body stalled for over {idle_seconds:g} s.",
+            status=HTTPStatus.REQUEST_TIMEOUT,
+            code="body-timeout",
+            headers={"Connection": "close"},
+        )
+    if gone.reason == "too_large":
+        raise Problem(
+            f"The request body exceeds {limit} bytes.",
+            status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            code="body-too-large",
+            headers={"Connection": "close"},
+        )
+
+
+def _unavailable(route: Route, *, timed_out: bool) -> Problem:
+    if timed_out:
+        return Problem(
+            f"The {route.service} service did not answer within {route.timeout_seconds:g} s.",
+            status=HTTPStatus.GATEWAY_TIMEOUT,
+            code="upstream-timeout",
+        )
+    return Problem(
+        f"The {route.service} service could not be reached.",
+        status=HTTPStatus.BAD_GATEWAY,
+        code="upstream-unreachable",
+    )
+
+
+def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name == b"content-length":
+            return value.strip() not in (b"0", b"")
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
+def _declared_length(headers: Sequence[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name.lower() == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+class HttpForwarder:
+    def __init__(self, upstreams: Upstreams) -> None:
+        self._upstreams = upstreams
+        settings = upstreams.settings
+        self._idle = settings.idle_timeout_seconds
+        self._max_attempts = settings.max_attempts
+        self._max_body = settings.max_body_bytes
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+
+    def _client_timeout(self, route: Route) -> aiohttp.ClientTimeout:
+        # aiohttp's read timeout also covers the wait for headers, so it may not be
+        # shorter than the route's own deadline.
+        timeout = self._timeouts.get(route.timeout_seconds)
+        if timeout is None:
+            timeout = self._timeouts[route.timeout_seconds] = aiohttp.ClientTimeout(
+                total=None,
+                sock_connect=self._upstreams.settings.connect_timeout_seconds,
+                sock_read=max(self._idle, route.timeout_seconds),
+            )
+        return timeout
+
+    async def forward(self, scope: Scope, receive: Receive, send: Send, admitted: Admitted) -> None:
+        route = admitted.route
+        service = route.service
+        method: str = scope["method"]
+        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
+        body = (
+            _RequestBody(
+                receive,
+                idle_seconds=self._idle,
+                route_seconds=route.timeout_seconds,
+                limit=self._max_body,
+            )
+            if _has_body(raw_headers)
+            else None
+        )
+        retryable = body is None and method in IDEMPOTENT_METHODS
+        attempts_allowed = self._max_attempts if retryable else 1
+        headers = _outgoing_headers(scope, admitted)
+        target = _upstream_target(scope, route)
+        budget = self._upstreams.budget(service)
+        budget.record_request()
+        deadline_at = asyncio.get_running_loop().time() + route.timeout_seconds
+        tried: set[str] = set()
+        attempt = 0
+        while True:
+            attempt += 1
+            permit, lease = self._take_instance(service, tried)
+            tried.add(lease.upstream.base_url)
+            try:
+                async with asyncio.timeout_at(deadline_at) as window:
+                    if body is not None:
+                        body.bind(window)
+                    response = await self._upstreams.session().request(
+                        method,
+                        URL(lease.upstream.base_url + target, encoded=True),
+                        headers=headers,
+                        data=body.chunks() if body is not None else None,
+                        allow_redirects=False,
+                        timeout=self._client_timeout(route),
+                    )
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                if body is not None and body.gone is not None:
+                    permit.release()
+                    lease.release()
+                    _raise_for_body(body.gone, idle_seconds=self._idle, limit=self._max_body)
+                    return
+                permit.failure()
+                lease.failure()
+                timed_out = isinstance(exc, TimeoutError)
+                outcome = "timeout" if timed_out else "connection_error"
+                UPSTREAM_OUTCOMES.labels(service, outcome).inc()
+                if timed_out or not self._may_retry(attempt, attempts_allowed, deadline_at, budget):
+                    raise _unavailable(route, timed_out=timed_out) from None
+                _log.info("upstream_retry", service=service, reason=type(exc).__name__)
+                continue
+            status = response.status
+            UPSTREAM_OUTCOMES.labels(service, f"{status // 100}xx").inc()
+            if status < 500:
+                permit.success()
+                lease.success()
+            else:
+                permit.failure()
+                lease.failure()
+                if status == HTTPStatus.SERVICE_UNAVAILABLE and self._may_retry(
+                    attempt, attempts_allowed, deadline_at, budget
+                ):
+                    response.release()
+                    continue
+            await self._relay(response, send, receive, admitted.rate_limit_headers, body)
+            return
+
+    @staticmethod
+    def _may_retry(attempt: int, allowed: int, deadline_at: float, budget: RetryBudget) -> bool:
+        loop = asyncio.get_running_loop()
+        if attempt >= allowed or loop.time() + _MIN_ATTEMPT_SECONDS >= deadline_at:
+            return False
+        return budget.try_spend()
+
+    def _take_instance(self, service: str, tried: set[str]) -> tuple[Permit, Lease]:
+        try:
+            permit = self._upstreams.breaker(service).acquire()
+        except CircuitOpenError as exc:
+            UPSTREAM_OUTCOMES.labels(service, "circuit_open").inc()
+            raise Problem(
+                f"The {service} service is failing; the gateway is not calling it for now.",
+                status=HTTPStatus.SERVICE_UNAVAILABLE,
+                code="upstream-unavailable",
+                headers={"Retry-After": str(max(1, math.ceil(exc.retry_in)))},
+            ) from None
+        balancer = self._upstreams.balancer
+        # A retry prefers an instance not tried yet, but a lone instance may be tried again.
+        lease = balancer.acquire(service, exclude=tried) or (
+            balancer.acquire(service) if tried else None
+        )
+        if lease is None:
+            permit.release()
+            UPSTREAM_OUTCOMES.labels(service, "no_instance").inc()
+            raise Problem(
+                f"No instance of the {service} service is known.",
+                status=HTTPStatus.SERVICE_UNAVAILABLE,
+                code="no-upstream-instance",
+                headers={"Retry-After": "5"},
+            )
+        return permit, lease
+
+    async def _relay(
+        self,
+        response: aiohttp.ClientResponse,
+        send: Send,
+        receive: Receive,
+        extra_headers: Mapping[str, str],
+        body: _RequestBody | None,
+    ) -> None:
+        headers = response_headers(response.raw_headers)
+        for name, value in extra_headers.items():
+            headers.append((name.encode("latin-1"), value.encode("latin-1")))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        watcher: asyncio.Task[None] | None = None
+        length = _declared_length(response.raw_headers)
+        if (body is None or body.finished) and (length is None or length > _WATCH_ABOVE_BYTES):
+            watcher = asyncio.create_task(_close_when_client_leaves(receive, response))
+        try:
+            async for chunk in response.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # Too late for an error response: ending without the final empty chunk makes
+            # the server drop the connection, so the client sees a truncated body.
+            if watcher is None or not watcher.done():
+                _log.warning("upstream_body_broken", error=type(exc).__name__)
+            response.close()
+            return
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        response.release()
+
+
+async def _close_when_client_leaves(receive: Receive, response: aiohttp.ClientResponse) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            response.close()
+            return

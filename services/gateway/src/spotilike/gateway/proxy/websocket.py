@@ -1,0 +1,187 @@
+"""Forwarding a WebSocket: the client's ASGI socket on one side, an aiohttp client
+socket to the upstream on the other, messages copied both ways until either closes.
+
+The upstream handshake happens before the client's is accepted, so a refusal upstream
+(or a failed admission here) reaches the client as an HTTP answer when the server
+supports the ASGI denial-response extension, and as a close before accept otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from http import HTTPStatus
+
+import aiohttp
+import structlog
+from starlette.types import Receive, Scope, Send
+from yarl import URL
+
+from spotilike.gateway.balancing import Lease
+from spotilike.gateway.proxy.admission import Admission
+from spotilike.gateway.proxy.headers import request_headers
+from spotilike.gateway.proxy.upstreams import Upstreams
+from spotilike.gateway.routing import Route
+from spotilike.kit.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem
+from spotilike.kit.http import CircuitOpenError, Permit
+
+__all__ = ["WebSocketForwarder", "deny"]
+
+_log = structlog.get_logger(__name__)
+
+_POLICY_VIOLATION = 1008
+
+
+async def deny(scope: Scope, send: Send, problem: Problem) -> None:
+    if "websocket.http.response" in scope.get("extensions", {}):
+        body = json.dumps(
+            {
+                "type": PROBLEM_TYPE_BASE + problem.code,
+                "title": problem.title,
+                "status": problem.status,
+                "detail": problem.detail,
+                "instance": scope["path"],
+            }
+        ).encode()
+        headers = [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
+        headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in problem.headers.items()]
+        await send(
+            {"type": "websocket.http.response.start", "status": problem.status, "headers": headers}
+        )
+        await send({"type": "websocket.http.response.body", "body": body})
+        return
+    await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
+
+
+class WebSocketForwarder:
+    def __init__(self, upstreams: Upstreams, admission: Admission) -> None:
+        self._upstreams = upstreams
+        self._admission = admission
+        self._max_message = upstreams.settings.websocket_max_message_bytes
+
+    async def forward(self, scope: Scope, receive: Receive, send: Send, route: Route) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        try:
+            upstream, lease, permit = await self._connect(scope, route)
+        except Problem as problem:
+            await deny(scope, send, problem)
+            return
+        try:
+            await send(
+                {"type": "websocket.accept", "subprotocol": upstream.protocol, "headers": []}
+            )
+            await self._pump(receive, send, upstream)
+        finally:
+            await upstream.close()
+            lease.release()
+            permit.release()
+
+    async def _connect(
+        self, scope: Scope, route: Route
+    ) -> tuple[aiohttp.ClientWebSocketResponse, Lease, Permit]:
+        admitted = await self._admission.admit(scope, route, websocket=True)
+        service = route.service
+        try:
+            permit = self._upstreams.breaker(service).acquire()
+        except CircuitOpenError:
+            raise Problem(
+                f"The {service} service is failing; the gateway is not calling it for now.",
+                status=HTTPStatus.SERVICE_UNAVAILABLE,
+                code="upstream-unavailable",
+            ) from None
+        lease = self._upstreams.balancer.acquire(service)
+        if lease is None:
+            permit.release()
+            raise Problem(
+                f"No instance of the {service} service is known.",
+                status=HTTPStatus.SERVICE_UNAVAILABLE,
+                code="no-upstream-instance",
+            )
+        headers = request_headers(
+            scope["headers"],
+            facts=admitted.facts,
+            request_id=scope.get("state", {}).get("request_id"),
+            identity=admitted.identity,
+            websocket=True,
+        )
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        target = route.upstream_path(raw_path.decode("latin-1"))
+        query: bytes = scope.get("query_string", b"")
+        if query:
+            target += "?" + query.decode("latin-1")
+        url = URL(lease.upstream.base_url + target, encoded=True)
+        try:
+            upstream = await self._upstreams.session().ws_connect(
+                url,
+                headers=headers,
+                protocols=tuple(scope.get("subprotocols", ())),
+                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
+                max_msg_size=self._max_message,
+                autoping=True,
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status < 500:
+                permit.success()
+                lease.success()
+            else:
+                permit.failure()
+                lease.failure()
+            raise Problem(
+                f"The {service} service refused the WebSocket ({exc.status}).",
+                status=exc.status if 400 <= exc.status < 600 else HTTPStatus.BAD_GATEWAY,
+                code="websocket-refused",
+            ) from None
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            permit.failure()
+            lease.failure()
+            raise Problem(
+                f"The {service} service could not be reached.",
+                status=HTTPStatus.BAD_GATEWAY,
+                code="upstream-unreachable",
+            ) from None
+        permit.success()
+        lease.success()
+        return upstream, lease, permit
+
+    async def _pump(
+        self, receive: Receive, send: Send, upstream: aiohttp.ClientWebSocketResponse
+    ) -> None:
+        async def client_to_upstream() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "websocket.disconnect":
+                    await upstream.close(code=message.get("code", 1000))
+                    return
+                if message.get("text") is not None:
+                    await upstream.send_str(message["text"])
+                elif message.get("bytes") is not None:
+                    await upstream.send_bytes(message["bytes"])
+
+        async def upstream_to_client() -> None:
+            async for message in upstream:
+                if message.type is aiohttp.WSMsgType.TEXT:
+                    await send({"type": "websocket.send", "text": message.data})
+                elif message.type is aiohttp.WSMsgType.BINARY:
+                    await send({"type": "websocket.send", "bytes": message.data})
+                elif message.type is aiohttp.WSMsgType.ERROR:
+                    break
+            code = upstream.close_code or 1000
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": code})
+
+        tasks = [
+            asyncio.create_task(client_to_upstream()),
+            asyncio.create_task(upstream_to_client()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                _log.info("websocket_ended", error=type(task.exception()).__name__)

@@ -1,0 +1,162 @@
+"""Real processes: two gateways sharing one rate limit, an upstream SIGKILLed under load,
+and a 1 GB upload through a gateway process whose memory is watched."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import threading
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import aiohttp
+import psutil
+import pytest
+from gateway_support import (
+    TEST_ROUTES,
+    RunningUpstream,
+    gateway_process,
+    make_settings,
+    upstream_process,
+)
+
+from spotilike.gateway.app import create_gateway_app
+from spotilike.gateway.balancing import Upstream
+from spotilike.gateway.proxy import Gateway
+from spotilike.tools.pytest_plugin import served_in_thread
+
+pytestmark = pytest.mark.e2e
+
+
+def _gateway_env(upstream_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "SPOTILIKE_GATEWAY_REDIS_URL": redis_url,
+        "SPOTILIKE_GATEWAY_ROUTES": json.dumps(TEST_ROUTES),
+        "SPOTILIKE_GATEWAY_UPSTREAMS": json.dumps({"echo": [upstream_url]}),
+        "SPOTILIKE_GATEWAY_JWKS_URL": upstream_url + "/.well-known/jwks.json",
+        "SPOTILIKE_GATEWAY_STATIC_DIR": "",
+        "SPOTILIKE_GATEWAY_LOG_JSON": "false",
+        **extra,
+    }
+
+
+async def test_500_concurrent_requests_through_two_gateways_let_exactly_100_pass(
+    upstream: RunningUpstream, redis_url: str
+) -> None:
+    env = _gateway_env(
+        upstream.url, redis_url, SPOTILIKE_GATEWAY_RATE_LIMIT_NAMESPACE=uuid.uuid4().hex[:12]
+    )
+    with gateway_process(env) as (first, _), gateway_process(env) as (second, _):
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            start = asyncio.Event()
+
+            async def one(base: str) -> int:
+                await start.wait()
+                async with session.get(base + "/open/x") as response:
+                    await response.read()
+                    return response.status
+
+            tasks = [asyncio.create_task(one(first if i % 2 else second)) for i in range(500)]
+            await asyncio.sleep(0.1)
+            start.set()
+            statuses = Counter(await asyncio.gather(*tasks))
+    assert statuses == {200: 100, 429: 400}
+
+
+async def test_sigkill_of_one_instance_under_load(redis_url: str) -> None:
+    with upstream_process("one") as (one_url, one), upstream_process("two") as (two_url, _):
+        settings = make_settings(
+            {"echo": [one_url, two_url]},
+            redis_url=redis_url,
+            jwks_url=two_url + "/.well-known/jwks.json",
+            load_balancing="round-robin",
+            eject_after_failures=2,
+            eject_seconds=60,
+            breaker_minimum_calls=20,
+        )
+        app = create_gateway_app(settings)
+        gateway: Gateway = app.state.gateway
+        with served_in_thread(app) as gateway_url:
+            served: Counter[str] = Counter()
+            failures = 0
+            done = 0
+            killed = asyncio.Event()
+
+            async def worker(session: aiohttp.ClientSession) -> None:
+                nonlocal failures, done
+                while done < 600:
+                    try:
+                        async with session.get(gateway_url + "/unlimited/x") as response:
+                            body = await response.json()
+                            if response.status == 200:
+                                served[body["instance"]] += 1
+                            else:
+                                failures += 1
+                    except aiohttp.ClientError:
+                        failures += 1
+                    done += 1
+                    if done == 200 and not killed.is_set():
+                        os.kill(one.pid, signal.SIGKILL)
+                        killed.set()
+
+            async with aiohttp.ClientSession() as session:
+                await asyncio.gather(*(worker(session) for _ in range(8)))
+            before_kill = dict(served)
+            ejected = gateway.upstreams.balancer.is_ejected(Upstream(one_url, one_url))
+    assert killed.is_set()
+    assert before_kill["one"] > 50
+    assert before_kill["two"] > 50
+    # Idempotent requests that hit the dead instance are retried on the live one, so
+    # at most the few in flight at the moment of the kill may fail.
+    assert failures <= 3
+    assert sum(served.values()) + failures >= 600
+    assert ejected
+
+
+def _sink_upstream_rss_watch(pid: int, stop: threading.Event, peak: list[int]) -> None:
+    process = psutil.Process(pid)
+    while not stop.is_set():
+        peak[0] = max(peak[0], process.memory_info().rss)
+        stop.wait(0.05)
+
+
+@pytest.mark.slow
+async def test_a_1_gb_chunked_upload_keeps_the_gateway_memory_bounded(
+    upstream: RunningUpstream, redis_url: str
+) -> None:
+    total = 1024 * 1024 * 1024
+    env = _gateway_env(upstream.url, redis_url, SPOTILIKE_GATEWAY_MAX_BODY_BYTES=str(2 * total))
+    with gateway_process(env) as (gateway_url, process):
+        async with aiohttp.ClientSession() as session:
+            async with session.post(gateway_url + "/unlimited/warm", data=b"w" * 1024) as warm:
+                assert warm.status == 200
+            baseline = psutil.Process(process.pid).memory_info().rss
+            peak = [baseline]
+            stop = threading.Event()
+            watcher = threading.Thread(
+                target=_sink_upstream_rss_watch, args=(process.pid, stop, peak), daemon=True
+            )
+            watcher.start()
+
+            async def body() -> AsyncIterator[bytes]:
+                block = b"u" * (1024 * 1024)
+                for _ in range(total // len(block)):
+                    yield block
+
+            try:
+                timeout = aiohttp.ClientTimeout(total=900)
+                async with session.post(
+                    gateway_url + "/unlimited/sink", data=body(), timeout=timeout
+                ) as response:
+                    echo = await response.json()
+            finally:
+                stop.set()
+                watcher.join(timeout=5)
+    assert response.status == 200
+    assert echo["body_bytes"] == total
+    growth = peak[0] - baseline
+    assert growth < 200 * 1024 * 1024, f"gateway RSS grew by {growth / 2**20:.0f} MiB"

@@ -1,0 +1,112 @@
+"""Through a gateway served for real: WebSocket proxying, streamed bodies, slow clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+
+import aiohttp
+import pytest
+from gateway_support import RunningUpstream, make_settings
+
+from spotilike.gateway.app import create_gateway_app
+from spotilike.tools.pytest_plugin import TokenIssuer, served_in_thread
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def gateway_url(upstream: RunningUpstream, redis_url: str) -> Iterator[str]:
+    settings = make_settings(
+        {"echo": [upstream.url]},
+        redis_url=redis_url,
+        jwks_url=upstream.url + "/.well-known/jwks.json",
+        idle_timeout_seconds=1.0,
+    )
+    with served_in_thread(create_gateway_app(settings)) as url:
+        yield url
+
+
+async def test_websocket_echo_through_the_gateway(
+    gateway_url: str, token_issuer: TokenIssuer
+) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(
+            gateway_url + "/ws/social/echo", headers=token_issuer.headers("listener-7")
+        ) as ws,
+    ):
+        hello = json.loads((await ws.receive()).data)
+        await ws.send_str("ping")
+        text = await ws.receive()
+        await ws.send_bytes(b"\x01\x02\x03")
+        binary = await ws.receive()
+        await ws.send_str("close")
+        closing = await ws.receive()
+    assert hello == {"user": "listener-7"}
+    assert text.data == "echo:ping"
+    assert binary.data == b"\x03\x02\x01"
+    assert closing.type is aiohttp.WSMsgType.CLOSE
+    assert closing.data == 4000
+
+
+async def test_websocket_takes_the_token_from_the_query(
+    gateway_url: str, token_issuer: TokenIssuer
+) -> None:
+    token = token_issuer.token("browser-user")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{gateway_url}/ws/social/echo?access_token={token}") as ws,
+    ):
+        hello = json.loads((await ws.receive()).data)
+    assert hello == {"user": "browser-user"}
+
+
+async def test_websocket_without_a_token_is_refused(gateway_url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(gateway_url + "/ws/social/echo")
+    assert refused.value.status in (401, 403)
+
+
+async def _chunks(total: int, size: int = 256 * 1024) -> AsyncIterator[bytes]:
+    block = b"z" * size
+    sent = 0
+    while sent < total:
+        piece = block[: min(size, total - sent)]
+        sent += len(piece)
+        yield piece
+
+
+async def test_a_chunked_upload_and_a_large_download_stream_through(
+    gateway_url: str, upstream: RunningUpstream
+) -> None:
+    total = 20 * 1024 * 1024
+    async with aiohttp.ClientSession() as session:
+        async with session.post(gateway_url + "/open/sink", data=_chunks(total)) as upload:
+            echo = await upload.json()
+        async with session.get(gateway_url + "/open/bytes/30000000") as download:
+            received = 0
+            async for chunk in download.content.iter_any():
+                received += len(chunk)
+    assert upload.status == 200
+    assert echo["body_bytes"] == total
+    transfer = [v for k, v in echo["headers"] if k == "transfer-encoding"]
+    assert transfer == ["chunked"]
+    assert download.status == 200
+    assert received == 30_000_000
+
+
+async def test_a_stalled_request_body_is_cut_off(gateway_url: str) -> None:
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b"first"
+        await asyncio.sleep(5)
+        yield b"late"
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(gateway_url + "/open/sink", data=trickle()) as response,
+    ):
+        status = response.status
+    assert status == 408
