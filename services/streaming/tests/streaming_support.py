@@ -101,6 +101,12 @@ def make_hls_set(folder: Path) -> Path:
         "download.m4a",
         cwd=folder,
     )
+    # A tiny audiowaveform v2 document; the route passes it through as stored.
+    (folder / "peaks.json").write_text(
+        '{"version": 2, "channels": 1, "sample_rate": 44100, "samples_per_pixel": 441,'
+        ' "bits": 8, "length": 2, "data": [-10, 12, -8, 9]}',
+        encoding="utf-8",
+    )
     return folder
 
 

@@ -104,3 +104,20 @@ async def test_download_needs_rights_and_a_file(
         assert (hidden.status_code, code_of(hidden)) == (403, "streaming/track-unavailable")
         anonymous = await client.http.get(f"/stream/{unpublished}/download")
         assert anonymous.status_code == 401
+
+
+async def test_peaks_are_served_to_those_who_may_play(
+    streaming_app: App, streaming_database: ScratchDatabase, media_storage: Path
+) -> None:
+    track = await put_track(streaming_database)
+    hidden = await put_track(streaming_database, published=False)
+    async with streaming_app() as client:
+        headers = client.listener(uuid.uuid4())
+        response = await client.http.get(f"/stream/{track}/peaks.json", headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["data"] == [-10, 12, -8, 9]
+        refused = await client.http.get(f"/stream/{hidden}/peaks.json", headers=headers)
+        assert (refused.status_code, code_of(refused)) == (403, "streaming/track-unavailable")
+        anonymous = await client.http.get(f"/stream/{track}/peaks.json")
+        assert anonymous.status_code == 401

@@ -98,6 +98,21 @@ async def media_segment(
 
 
 @router.get(
+    "/{track_id}/peaks.json",
+    summary="The track's waveform peaks (audiowaveform JSON), for drawing it",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/json": {}}}, **PROBLEMS(401, 403, 404, 429)},
+)
+async def waveform(
+    track_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> StreamingResponse:
+    headers = await charge(runtime, user=stream.user_of(principal))
+    body = await stream.peaks(runtime, principal=principal, track_id=track_id)
+    headers |= {"Content-Length": str(body.size), "Cache-Control": "private, max-age=300"}
+    return StreamingResponse(body, media_type="application/json", headers=headers)
+
+
+@router.get(
     "/{track_id}/download",
     summary="The 320 kbps AAC file, with byte ranges (RFC 9110)",
     response_class=StreamingResponse,

@@ -40,6 +40,7 @@ __all__ = [
     "download",
     "master",
     "parse_quality",
+    "peaks",
     "segment",
     "user_of",
     "variant",
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 MASTER_NAME = "master.m3u8"
+PEAKS_NAME = "peaks.json"
 
 _log = structlog.get_logger(__name__)
 
@@ -126,6 +128,21 @@ async def segment(
         return await runtime.media.open(f"{playable.media_prefix}/{quality}/{name}")
     except NotFoundInStorage:
         raise NotFound("No such segment.", code="streaming/segment-not-found") from None
+
+
+async def peaks(runtime: Runtime, *, principal: Principal, track_id: UUID) -> ObjectStream:
+    """The waveform (audiowaveform JSON) published with the track's renditions."""
+    playable = await _playable(
+        runtime,
+        track_id=track_id,
+        user_id=_user_id(principal),
+        artist_id=_artist_id(principal),
+        admin=principal.has_role("ADMIN"),
+    )
+    try:
+        return await runtime.media.open(f"{playable.media_prefix}/{PEAKS_NAME}")
+    except NotFoundInStorage:
+        raise NotFound("This track has no waveform.", code="streaming/no-peaks") from None
 
 
 @dataclass(frozen=True, slots=True)
