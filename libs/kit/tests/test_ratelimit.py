@@ -128,3 +128,18 @@ async def test_an_unreachable_store_raises_a_clear_error() -> None:
             await limiter.hit(RateLimitRule.parse("any", "1/second"), "k")
     finally:
         await limiter.aclose()
+
+
+@pytest.mark.integration
+async def test_a_burst_larger_than_the_pool_waits_for_connections_instead_of_failing(
+    redis_url: str,
+) -> None:
+    limiter = RateLimiter(
+        redis_url, namespace=f"test-{uuid.uuid4().hex[:8]}", max_connections=4, timeout_seconds=5
+    )
+    rule = RateLimitRule.parse("burst", "50/minute")
+    try:
+        decisions = await asyncio.gather(*(limiter.hit(rule, "k") for _ in range(200)))
+    finally:
+        await limiter.aclose()
+    assert sum(decision.allowed for decision in decisions) == 50

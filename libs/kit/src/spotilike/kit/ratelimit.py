@@ -31,7 +31,7 @@ from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from prometheus_client import Counter
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from spotilike.kit.errors import TooManyRequests
 
@@ -154,14 +154,30 @@ def rate_limited(decision: RateLimitDecision, *, detail: str | None = None) -> T
 class RateLimiter:
     """Counts hits per ``(rule, key)`` in Valkey; one instance per process, shared by routes."""
 
-    def __init__(self, redis_url: str, *, namespace: str, timeout_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        namespace: str,
+        timeout_seconds: float = 1.0,
+        max_connections: int = 64,
+    ) -> None:
+        # A blocking pool: under a burst, checks wait up to timeout_seconds for a free
+        # connection instead of failing at once (redis-py's default pool raises), which
+        # would turn a busy moment into "Valkey unavailable".
+        self._pool = BlockingConnectionPool.from_url(
+            redis_url,
+            max_connections=max_connections,
+            timeout=timeout_seconds,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+        )
         self._storage = RedisStorage(
             f"async+{redis_url}",
             implementation="redispy",
             key_prefix=f"spotilike:ratelimit:{namespace}",
             wrap_exceptions=True,
-            socket_timeout=timeout_seconds,
-            socket_connect_timeout=timeout_seconds,
+            connection_pool=self._pool,  # type: ignore[arg-type]
         )
         self._strategy = MovingWindowRateLimiter(self._storage)
         bridge = self._storage.bridge
@@ -196,7 +212,8 @@ class RateLimiter:
         await self._strategy.clear(rule.item, key)
 
     async def aclose(self) -> None:
-        # limits opens the client and never closes it; its connections are ours to release.
+        # limits never closes its client; the client and the pool are ours to release.
         client = self._bridge.get_connection()
         if isinstance(client, Redis):
             await client.aclose()
+        await self._pool.aclose()
