@@ -12,7 +12,7 @@ RUN := $(UV) run --frozen
 .PHONY: help sync up down status test test-unit test-integration lint format bench snapshot
 
 help:
-	@echo "make up      start the local platform (today: the infrastructure stack)"
+	@echo "make up      start the whole platform (Ctrl-C stops it), seeding a demo catalog once"
 	@echo "make down    stop it"
 	@echo "make test    lint + every test tier (unit, integration, e2e)"
 	@echo "make lint    ruff, formatting, mypy, import-linter"
@@ -23,14 +23,13 @@ sync:
 	$(UV) sync --frozen
 
 up: sync
-	$(RUN) spotilike stack up
-	$(RUN) spotilike stack status
+	$(RUN) spotilike up
 
 down: sync
-	$(RUN) spotilike stack down
+	$(RUN) spotilike down
 
 status: sync
-	$(RUN) spotilike stack status
+	$(RUN) spotilike status
 
 lint: sync
 	$(RUN) ruff check .

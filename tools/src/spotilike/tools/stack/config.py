@@ -40,6 +40,12 @@ class StackEndpoints:
     mail_root: Path | None = None
     """Where the SMTP sink keeps every message it received, one ``.eml`` file each."""
 
+    def sqlalchemy_url(self, database: str, *, replica: bool = False) -> str:
+        """The asyncpg SQLAlchemy URL of one service's database on the primary or replica."""
+        dsn = self.postgres_replica_dsn if replica else self.postgres_dsn
+        server = dsn.split("://", 1)[1].rsplit("/", 1)[0]
+        return f"postgresql+asyncpg://{server}/{database}"
+
 
 @dataclass(frozen=True)
 class StackConfig:

@@ -1,0 +1,3 @@
+"""The demo catalog `make up` seeds: generated music (`music`) to upload as its tracks."""
+
+__all__ = ["music"]

@@ -1,0 +1,1 @@
+"""The whole local platform: its processes, their supervisor, `spotilike up/down/status`."""
