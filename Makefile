@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || { \
 	command -v uv 2>/dev/null || echo "python3 -m uv"; })
 RUN := $(UV) run --frozen
 
-.PHONY: help sync up down status test test-unit test-integration lint format bench snapshot
+.PHONY: help sync up down status test test-unit test-web test-integration lint format bench snapshot
 
 help:
 	@echo "make up      start the whole platform (Ctrl-C stops it), seeding a demo catalog once"
@@ -47,7 +47,11 @@ test-unit: sync
 test-integration: sync
 	$(RUN) pytest -m "integration or e2e" -q
 
-test: lint test-unit test-integration
+test-web:
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ for the web player's tests" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund && NO_COLOR=1 npm test
+
+test: lint test-unit test-web test-integration
 
 snapshot: sync
 	$(RUN) spotilike contracts snapshot

@@ -155,7 +155,7 @@ async def call_back_with(browser: Listener, path: str, binding: str) -> Landing:
 
 
 def login_code(where: Landing) -> str:
-    assert where.url == f"{WEB_URL}/auth/complete", where
+    assert where.url == f"{WEB_URL}/login/complete", where
     return where.params["code"]
 
 

@@ -146,7 +146,7 @@ async def complete_login(
         json.dumps({"user_id": str(user.id), "provider": provider}),
         ex=LOGIN_CODE_TTL_SECONDS,
     )
-    return web + "/auth/complete?" + urlencode({"code": login_code, "next": next_path})
+    return web + "/login/complete?" + urlencode({"code": login_code, "next": next_path})
 
 
 async def exchange_login_code(runtime: Runtime, *, code: str, client: ClientInfo) -> TokenPair:
