@@ -9,8 +9,10 @@ event reaching the projection.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 from uuid import UUID
 
 from cachetools import TTLCache
@@ -56,6 +58,8 @@ class ListenerRights:
     artist_id: UUID | None = None
     admin: bool = False
 
+
+_MISSING: Final = object()
 
 NEW_LISTENER: Final = ListenerRights()
 """A verified user whose profile event has not arrived yet plays with the defaults."""
@@ -111,21 +115,33 @@ def decide(
 class RightsCache:
     """Reads and briefly remembers the projection rows a decision needs."""
 
-    def __init__(self, database: Database, *, ttl_seconds: float, max_entries: int = 50_000):
+    def __init__(
+        self,
+        database: Database,
+        *,
+        ttl_seconds: float,
+        max_entries: int = 50_000,
+        timer: Callable[[], float] = time.monotonic,
+    ):
         self._database = database
         self._ttl = ttl_seconds
         self._tracks: TTLCache[UUID, TrackRights | None] = TTLCache(
-            max_entries, max(ttl_seconds, 1e-3)
+            max_entries, max(ttl_seconds, 1e-3), timer=timer
         )
         self._listeners: TTLCache[UUID, ListenerRights] = TTLCache(
-            max_entries, max(ttl_seconds, 1e-3)
+            max_entries, max(ttl_seconds, 1e-3), timer=timer
         )
 
     async def load(
         self, track_id: UUID, user_id: UUID
     ) -> tuple[TrackRights | None, ListenerRights]:
-        if self._ttl > 0 and track_id in self._tracks and user_id in self._listeners:
-            return self._tracks[track_id], self._listeners[user_id]
+        if self._ttl > 0:
+            # One get() each: a test with `in` followed by a read can see the entry expire
+            # in between. A cached "no such track" is an entry too, hence the sentinel.
+            track = self._tracks.get(track_id, _MISSING)
+            listener = self._listeners.get(user_id)
+            if track is not _MISSING and listener is not None:
+                return cast(TrackRights | None, track), listener
         # The primary, not a replica: a replica a little behind would stretch "within a
         # second of the event" by its lag.
         async with self._database.write_session() as session:
