@@ -12,11 +12,11 @@ def request_with(**state: Any) -> Any:
     return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(**state)))
 
 
-def test_gives_what_the_composition_root_set_and_names_a_wiring_mistake() -> None:
+async def test_gives_what_the_composition_root_set_and_names_a_wiring_mistake() -> None:
     dependency = state_dependency("runtime", dict)
     runtime = {"ready": True}
-    assert dependency(request_with(runtime=runtime)) is runtime
+    assert await dependency(request_with(runtime=runtime)) is runtime
     with pytest.raises(TypeError, match=r"app\.state\.runtime is not a dict"):
-        dependency(request_with())
+        await dependency(request_with())
     with pytest.raises(TypeError, match=r"app\.state\.runtime is not a dict"):
-        dependency(request_with(runtime="a string"))
+        await dependency(request_with(runtime="a string"))

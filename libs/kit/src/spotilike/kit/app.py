@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -287,14 +287,16 @@ def create_app(
     return app
 
 
-def state_dependency(name: str, kind: type[_T]) -> Callable[[Request], _T]:
+def state_dependency(name: str, kind: type[_T]) -> Callable[[Request], Awaitable[_T]]:
     """A FastAPI dependency giving ``app.state.<name>``, which the composition root set.
 
     Routers declare it at import time, before the object exists; a missing or wrong one
     is a wiring bug, reported as such rather than as an AttributeError deep in a route.
     """
 
-    def dependency(request: Request) -> _T:
+    # async, so FastAPI calls it on the event loop instead of handing a plain function to
+    # its thread pool on every request.
+    async def dependency(request: Request) -> _T:
         value = getattr(request.app.state, name, None)
         if not isinstance(value, kind):
             raise TypeError(

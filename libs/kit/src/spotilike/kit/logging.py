@@ -72,7 +72,10 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+    # uvicorn turns its access log off by stopping propagation; turning it back on here
+    # would override `access_log=False`, so only the other two are set.
+    logging.getLogger("uvicorn").propagate = True
+    logging.getLogger("uvicorn.error").propagate = True
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _DropQueryStrings) for f in access.filters):
         access.addFilter(_DropQueryStrings())

@@ -22,7 +22,7 @@ def serve(factory: str, settings: ServiceSettings) -> None:
         port=settings.port,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
-        access_log=False,
+        access_log=settings.access_log,
         log_config=None,
         server_header=False,
     )
