@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from spotilike.contracts.events.base import EventData
 from spotilike.kit.events import CloudEvent
 
-__all__ = ["collect_events", "eventually", "publish_event", "schema_drift"]
+__all__ = ["collect_events", "eventually", "find_event", "publish_event", "schema_drift"]
 
 
 async def publish_event(
@@ -76,6 +76,37 @@ async def collect_events(
     finally:
         await consumer.stop()
     return events
+
+
+async def find_event(
+    bootstrap_servers: str,
+    topic: str,
+    matches: Callable[[CloudEvent], bool],
+    *,
+    wait_seconds: float = 30.0,
+) -> CloudEvent:
+    """The first event of ``topic`` (from its beginning) that ``matches``, for topics
+    shared with other traffic; AssertionError if none arrives within ``wait_seconds``."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                for record in records:
+                    event = CloudEvent.from_kafka(record.headers, record.value)
+                    if matches(event):
+                        return event
+    finally:
+        await consumer.stop()
+    raise AssertionError(f"no matching event on {topic} within {wait_seconds} s")
 
 
 async def eventually(

@@ -189,10 +189,12 @@ async def seed_demo(
     *,
     root: Path,
     users_env: Mapping[str, str],
+    tracks: int | None = None,
     progress: Progress = lambda message, fraction: None,
 ) -> DemoAccounts:
     """Seeds the catalog through the gateway at ``base_url``; ``users_env`` is the users
-    service's environment (for the operator command that makes the first admin)."""
+    service's environment (for the operator command that makes the first admin);
+    ``tracks`` limits how many of the demo songs are made (all by default)."""
     accounts = _accounts(root)
     media = root / "demo-media"
     media.mkdir(parents=True, exist_ok=True)
@@ -205,42 +207,44 @@ async def seed_demo(
         await asyncio.to_thread(_grant_admin, accounts.admin_email, {**os.environ, **users_env})
         await api.sign_in(accounts.admin_email, accounts.admin_password)
 
-        tracks, albums = await _create_catalog(api)
-        for position, (track_id, song) in enumerate(tracks):
+        made, albums = await _create_catalog(api, DEMO_SONGS[:tracks])
+        for position, (track_id, song) in enumerate(made):
             status = (await api.json("GET", f"/catalog/tracks/{track_id}"))["status"]
             if status in {"READY", "PROCESSING"}:
                 continue
-            progress(
-                f"composing and uploading {song.title!r}", 0.05 + 0.45 * position / len(tracks)
-            )
+            progress(f"composing and uploading {song.title!r}", 0.05 + 0.45 * position / len(made))
             path = await asyncio.to_thread(write_ogg, song, media / f"{song.seed}.ogg")
             await _upload(api, track_id, path.read_bytes())
-        await _wait_until_ready(api, [track_id for track_id, _ in tracks], progress)
+        await _wait_until_ready(api, [track_id for track_id, _ in made], progress)
         progress("publishing", 0.97)
-        for track_id, _ in tracks:
+        for track_id, _ in made:
             await api.call("POST", f"/catalog/tracks/{track_id}/publish", expect=(200, 409))
         for album_id in albums:
             await api.call("POST", f"/catalog/albums/{album_id}/publish", expect=(200, 409))
     finally:
         await api.aclose()
     (root / "seeded.json").write_text(
-        json.dumps({"accounts": accounts.as_json(), "tracks": len(tracks)}), encoding="utf-8"
+        json.dumps({"accounts": accounts.as_json(), "tracks": len(made)}), encoding="utf-8"
     )
     (root / "seeded.json").chmod(0o600)
     progress("demo catalog ready", 1.0)
     return accounts
 
 
-async def _create_catalog(api: _Api) -> tuple[list[tuple[str, DemoSong]], list[str]]:
+async def _create_catalog(
+    api: _Api, songs: tuple[DemoSong, ...]
+) -> tuple[list[tuple[str, DemoSong]], list[str]]:
     """Genres, then per artist one album holding its share of the songs."""
     genres = {}
     for name in GENRES:
         genres[name] = await api.create("/catalog/genres", {"name": name})
-    songs = list(DEMO_SONGS)
     per_artist = -(-len(songs) // len(ARTISTS))
     tracks: list[tuple[str, DemoSong]] = []
     albums: list[str] = []
     for index, (name, country, genre, album_title) in enumerate(ARTISTS):
+        share = songs[index * per_artist : (index + 1) * per_artist]
+        if not share:
+            break
         found = await api.json("GET", "/catalog/search", params={"q": name})
         artist_id = next(
             (artist["id"] for artist in found.get("artists", []) if artist["name"] == name),
@@ -259,12 +263,18 @@ async def _create_catalog(api: _Api) -> tuple[list[tuple[str, DemoSong]], list[s
             },
         )
         albums.append(album_id)
-        for number, song in enumerate(songs[index * per_artist : (index + 1) * per_artist], 1):
-            track_id = await api.create(
-                "/catalog/tracks",
-                {"album_id": album_id, "title": song.title, "track_number": number},
-            )
-            tracks.append((track_id, song))
+        # An admin sees the album's drafts too: a re-run finds the tracks it made before.
+        existing = (await api.json("GET", f"/catalog/albums/{album_id}"))["tracks"]
+        by_title = {track["title"]: track["id"] for track in existing}
+        number = max((track["track_number"] for track in existing), default=0)
+        for song in share:
+            if song.title not in by_title:
+                number += 1
+                by_title[song.title] = await api.create(
+                    "/catalog/tracks",
+                    {"album_id": album_id, "title": song.title, "track_number": number},
+                )
+            tracks.append((by_title[song.title], song))
     return tracks, albums
 
 

@@ -45,6 +45,9 @@ KeepStack = Annotated[
 def up(
     seed: Annotated[bool, typer.Option(help="seed the demo catalog on the first start")] = True,
     web: Annotated[bool, typer.Option(help="build the web player (needs Node.js)")] = True,
+    demo_tracks: Annotated[
+        int | None, typer.Option(min=1, max=10, help="seed only this many demo tracks")
+    ] = None,
     keep_stack: KeepStack = False,
 ) -> None:
     """Start the whole platform and keep it running until Ctrl-C."""
@@ -73,14 +76,14 @@ def up(
         if built:
             console.print("[green]✓[/] web player built")
     specs = platform_processes(stack.endpoints)
-    code = asyncio.run(_run(specs, config.root, seed=seed))
+    code = asyncio.run(_run(specs, config.root, seed=seed, demo_tracks=demo_tracks))
     if not keep_stack:
         with console.status("stopping the infrastructure"):
             stack.down()
     raise typer.Exit(code)
 
 
-async def _run(specs: list[ProcessSpec], root: Path, *, seed: bool) -> int:
+async def _run(specs: list[ProcessSpec], root: Path, *, seed: bool, demo_tracks: int | None) -> int:
     supervisor = Supervisor(
         specs,
         root=root,
@@ -106,7 +109,7 @@ async def _run(specs: list[ProcessSpec], root: Path, *, seed: bool) -> int:
         accounts = seeded_accounts(root)
         if accounts is None and seed:
             users_env = next(spec.env for spec in specs if spec.name == "users")
-            accounts = await _seed(root, users_env)
+            accounts = await _seed(root, users_env, demo_tracks)
             if accounts is None:
                 return 1
         _welcome(root, accounts, supervisor)
@@ -117,7 +120,9 @@ async def _run(specs: list[ProcessSpec], root: Path, *, seed: bool) -> int:
         await supervisor.stop()
 
 
-async def _seed(root: Path, users_env: Mapping[str, str]) -> DemoAccounts | None:
+async def _seed(
+    root: Path, users_env: Mapping[str, str], tracks: int | None
+) -> DemoAccounts | None:
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("seeding the demo catalog", total=1.0)
@@ -130,6 +135,7 @@ async def _seed(root: Path, users_env: Mapping[str, str]) -> DemoAccounts | None
                 f"http://127.0.0.1:{GATEWAY_PORT}",
                 root=root,
                 users_env=users_env,
+                tracks=tracks,
                 progress=report,
             )
         except (SeedError, httpx.HTTPError) as error:
