@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || { \
 	command -v uv 2>/dev/null || echo "python3 -m uv"; })
 RUN := $(UV) run --frozen
 
-.PHONY: help sync up down status test test-unit test-web test-integration lint format bench snapshot
+.PHONY: help sync prereqs up down status test test-unit test-web test-integration lint format bench snapshot
 
 help:
 	@echo "make up      start the whole platform (Ctrl-C stops it), seeding a demo catalog once"
@@ -22,7 +22,18 @@ sync:
 	@test -n "$(UV)" || { echo "uv is missing and could not be installed with pip" >&2; exit 1; }
 	$(UV) sync --frozen
 
-up: sync
+# Kafka runs on a JDK and is resolved by Maven: installed from the OS's packages when
+# missing and we may (root on Debian/Ubuntu), otherwise a message that says what to install.
+prereqs:
+	@if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless maven; \
+		else \
+			echo "Java 17+ and Maven are missing: install them (Debian/Ubuntu: sudo apt-get install default-jdk-headless maven)" >&2; exit 1; \
+		fi; \
+	fi
+
+up: sync prereqs
 	$(RUN) spotilike up
 
 down: sync

@@ -8,7 +8,7 @@ import json
 import sys
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,7 +32,7 @@ from spotilike.notifications.providers import EmailProvider, SmtpProvider
 from spotilike.notifications.service.delivery import DeliveryWorker
 from spotilike.notifications.service.runtime import Runtime, build_runtime
 from spotilike.notifications.settings import NotificationsSettings
-from spotilike.tools.moto_server import MotoServer
+from spotilike.tools.moto_server import running_moto
 from spotilike.tools.pytest_plugin import (
     ScratchDatabase,
     ScratchTopics,
@@ -316,11 +316,13 @@ class MotoSes:
         return messages
 
 
-@pytest.fixture
-def moto_ses(moto_server: MotoServer) -> MotoSes:
-    """Amazon SES as the session's moto server implements it."""
-    return MotoSes(
-        endpoint_url=moto_server.endpoint_url,
-        access_key=moto_server.access_key,
-        secret_key=moto_server.secret_key,
-    )
+@pytest.fixture(scope="module")
+def moto_ses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoSes]:
+    """Amazon SES on a moto server of its own: ``sent()`` reads moto's whole state, which
+    the shared server's S3 objects from other tests would break."""
+    with running_moto(tmp_path_factory.mktemp("moto-ses")) as server:
+        yield MotoSes(
+            endpoint_url=server.endpoint_url,
+            access_key=server.access_key,
+            secret_key=server.secret_key,
+        )

@@ -154,6 +154,30 @@ async def test_a_permanent_5xx_ends_dead_at_once_and_emits_the_dead_letter_event
     assert "554 5.7.1 Message rejected" in payload.last_error  # type: ignore[attr-defined]
 
 
+async def test_a_permanent_5xx_ends_dead_after_the_configured_attempts(
+    settings_factory: Settings,
+    smtp_sink: SmtpTestServer,
+    notifications_database: ScratchDatabase,
+) -> None:
+    smtp_sink.refuse("550 5.2.2 Mailbox full", times=10)
+    recipient = unique_email()
+    settings = settings_factory(max_attempts=8, permanent_failure_attempts=3)
+    async with service_runtime(settings) as runtime, delivering(runtime):
+        email_id = await queue(runtime, recipient=recipient)
+        row = await until(lambda: settled(notifications_database, email_id))
+
+    assert row["status"] == "dead"
+    assert row["attempts"] == 3
+    assert smtp_sink.deliveries == 3
+    assert kept_for(smtp_sink, recipient) == []
+    [event] = [
+        e
+        for e in await dead_letter_events(notifications_database)
+        if e.payload().email_id == email_id  # type: ignore[attr-defined]
+    ]
+    assert event.payload().attempts == 3  # type: ignore[attr-defined]
+
+
 async def test_refusals_every_time_end_dead_after_the_configured_attempts(
     settings_factory: Settings,
     smtp_sink: SmtpTestServer,

@@ -1,8 +1,10 @@
 """A pytest plugin with moto's server: S3 (and SES, and the rest of AWS) on loopback.
 
 ``moto_server`` runs ``python -m moto.server`` as a child process on a free port for the
-whole session, so its memory and threads stay out of the test process. Every service's
-tests that talk to "AWS" use this one server, each with its own bucket or identity.
+whole session, so its memory and threads stay out of the test process; tests that only
+create their own buckets share it. ``running_moto(folder)`` starts a private one, for
+tests that read moto's whole state back (``/moto-api/data.json`` fails once another
+test's S3 objects are in it).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-__all__ = ["MotoServer", "moto_server"]
+__all__ = ["MotoServer", "moto_server", "running_moto"]
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,12 @@ def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -
     raise RuntimeError(f"moto server did not answer on {url} within 30 s; see {log}")
 
 
-@pytest.fixture(scope="session")
-def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+@contextmanager
+def running_moto(folder: Path) -> Iterator[MotoServer]:
+    """A moto server of its own on a free loopback port, its log in ``folder``."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    log = folder / "moto.log"
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our interpreter, a fixed module
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -70,3 +74,9 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    with running_moto(tmp_path_factory.mktemp("moto")) as server:
+        yield server

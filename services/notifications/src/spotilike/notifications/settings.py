@@ -73,6 +73,10 @@ class NotificationsSettings(ServiceSettings):
     provider_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
 
     max_attempts: int = Field(default=8, ge=1, le=50)
+    permanent_failure_attempts: int = Field(default=1, ge=1, le=50)
+    """Attempts a permanent (5xx) refusal gets before the email is dead. RFC 5321 says a
+    5xx will be refused again, hence 1; raise it for a relay that answers 5xx for passing
+    trouble (some do, for a full mailbox or a greylist)."""
     """Sends an email gets before it is dead (4xx refusals, timeouts, provider outages)."""
     retry_base_seconds: float = Field(default=30.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)

@@ -2,8 +2,10 @@
 
 A claim commits before anything is sent, so no transaction stays open across a slow
 SMTP server, and each outcome commits on its own. Transient failures come back with
-exponential backoff and jitter until ``max_attempts``; a permanent refusal, a template
-that cannot render, or the last failed attempt ends the email dead, and the
+exponential backoff and jitter until ``max_attempts``; a permanent refusal (5xx) gets
+``permanent_failure_attempts`` (1 by default: RFC 5321 says it will be refused again;
+more for relays known to answer 5xx for passing trouble). A template that cannot render,
+or the last failed attempt, ends the email dead, and the
 ``notifications.dlq`` event goes out through the outbox in that same transaction.
 
 Delivery is at least once: a worker killed after the provider accepted an email but
@@ -131,7 +133,10 @@ class DeliveryWorker:
             try:
                 message_id = await self._runtime.provider.send(message)
             except PermanentDeliveryError as refused:
-                await self._dead(email, str(refused))
+                if email.attempts >= self._settings.permanent_failure_attempts:
+                    await self._dead(email, str(refused))
+                else:
+                    await self._retry(email, str(refused))
             except TransientDeliveryError as failed:
                 if email.attempts >= self._settings.max_attempts:
                     await self._dead(email, str(failed))
