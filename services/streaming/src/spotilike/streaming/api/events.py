@@ -26,7 +26,7 @@ RuntimeDep = Annotated[Runtime, Depends(state_dependency("runtime", Runtime))]
     "/{track_id}/events",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Report a play session's start, progress or end",
-    responses=PROBLEMS(401, 403, 404, 409, 422, 429),
+    responses=PROBLEMS(400, 401, 403, 404, 409, 422, 429),
 )
 async def report(
     track_id: UUID,

@@ -6,7 +6,7 @@ __all__ = ["PROBLEMS"]
 
 PROBLEMS = ProblemResponses(
     {
-        400: "A malformed segment name.",
+        400: "A malformed segment name, or a body that is not JSON.",
         401: "No bearer token, or an invalid one.",
         403: "Not allowed (the `code` says why: track unavailable or not ready, explicit "
         "content blocked, account disabled, quality above the setting, or a playback link "

@@ -41,7 +41,7 @@ SEGMENT_CACHE = "private, max-age=300, immutable"
     "/{track_id}/master.m3u8",
     summary="The master playlist: every variant this user may play, with signed links",
     response_class=Response,
-    responses={200: {"content": {PLAYLIST_TYPE: {}}}, **PROBLEMS(401, 403, 404, 429, 502)},
+    responses={200: {"content": {PLAYLIST_TYPE: {}}}, **PROBLEMS(401, 403, 404, 422, 429, 502)},
 )
 async def master_playlist(
     track_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep
@@ -55,7 +55,7 @@ async def master_playlist(
     "/{track_id}/{quality}/index.m3u8",
     summary="A variant's media playlist, its segments signed",
     response_class=Response,
-    responses={200: {"content": {PLAYLIST_TYPE: {}}}, **PROBLEMS(400, 403, 404, 429)},
+    responses={200: {"content": {PLAYLIST_TYPE: {}}}, **PROBLEMS(400, 403, 404, 422, 429)},
 )
 async def media_playlist(
     track_id: UUID, quality: str, user: UserParam, token: TokenParam, runtime: RuntimeDep
@@ -73,7 +73,7 @@ async def media_playlist(
     "/{track_id}/{quality}/{segment}",
     summary="One MPEG-TS segment",
     response_class=StreamingResponse,
-    responses={200: {"content": {"video/mp2t": {}}}, **PROBLEMS(400, 403, 404, 429)},
+    responses={200: {"content": {"video/mp2t": {}}}, **PROBLEMS(400, 403, 404, 422, 429)},
 )
 async def media_segment(
     track_id: UUID,
@@ -101,7 +101,7 @@ async def media_segment(
     "/{track_id}/peaks.json",
     summary="The track's waveform peaks (audiowaveform JSON), for drawing it",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/json": {}}}, **PROBLEMS(401, 403, 404, 429)},
+    responses={200: {"content": {"application/json": {}}}, **PROBLEMS(401, 403, 404, 422, 429)},
 )
 async def waveform(
     track_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep
@@ -119,7 +119,7 @@ async def waveform(
     responses={
         200: {"content": {"audio/mp4": {}}},
         206: {"description": "A byte range."},
-        **PROBLEMS(401, 403, 404, 416, 429),
+        **PROBLEMS(401, 403, 404, 416, 422, 429),
     },
 )
 async def download(
