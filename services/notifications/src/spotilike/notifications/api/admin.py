@@ -26,7 +26,8 @@ async def list_emails(
     _admin: Admin,
     runtime: RuntimeDep,
     status: EmailStatus | None = None,
-    recipient: Annotated[str | None, Query(max_length=320)] = None,
+    # No control characters: PostgreSQL text cannot hold NUL, and no address has one.
+    recipient: Annotated[str | None, Query(max_length=320, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> EmailPage:
