@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import uuid
@@ -11,36 +10,22 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaProducer
 from catalog_support import Catalog, serve
 
 from spotilike.catalog.app import create_catalog_app
 from spotilike.catalog.settings import CatalogSettings
-from spotilike.contracts.events.base import EventData
 from spotilike.contracts.events.media import (
     ProcessingCompletedV1,
     ProcessingFailedV1,
     Rendition,
     UploadCompletedV1,
 )
-from spotilike.kit.events import CloudEvent
+from spotilike.tools.probes import eventually, publish_event
 from spotilike.tools.pytest_plugin import ScratchDatabase, ScratchTopics, TokenIssuer
 
 pytestmark = pytest.mark.integration
 
 PREFIX = re.compile(r"^t[0-9a-f]{8}\.")
-
-
-async def send(bootstrap: str, topic: str, payload: EventData, key: str) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        event = CloudEvent.create(payload, source="/audio")
-        await producer.send_and_wait(
-            topic, event.data, key=key.encode(), headers=event.kafka_headers()
-        )
-    finally:
-        await producer.stop()
 
 
 async def track_row(database: ScratchDatabase, track_id: str) -> asyncpg.Record:
@@ -51,14 +36,6 @@ async def track_row(database: ScratchDatabase, track_id: str) -> asyncpg.Record:
         await connection.close()
     assert row is not None
     return row
-
-
-async def until(check: Callable[[], Any], *, seconds: float = 30) -> None:
-    for _ in range(int(seconds * 10)):
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the condition did not hold in time")
 
 
 def completed(track_id: str, upload_id: uuid.UUID) -> ProcessingCompletedV1:
@@ -123,7 +100,7 @@ async def test_upload_and_processing_events_move_the_track_and_refresh_its_page(
 
         uploads = {good["id"]: uuid.uuid4(), bad["id"]: uuid.uuid4()}
         for track_id, upload_id in uploads.items():
-            await send(
+            await publish_event(
                 kafka_bootstrap,
                 kafka_topics.name("upload.completed"),
                 UploadCompletedV1(
@@ -134,29 +111,29 @@ async def test_upload_and_processing_events_move_the_track_and_refresh_its_page(
                     size_bytes=123_456,
                     content_type="audio/ogg",
                 ),
-                track_id,
+                key=track_id,
             )
 
         async def processing() -> bool:
             rows = [await track_row(catalog_database, t) for t in uploads]
             return all(r["status"] == "PROCESSING" for r in rows)
 
-        await until(processing)
+        await eventually(processing)
 
         # A result for an older upload is stale and changes nothing.
-        await send(
+        await publish_event(
             kafka_bootstrap,
             kafka_topics.name("processing.completed"),
             completed(good["id"], uuid.uuid4()),
-            good["id"],
+            key=good["id"],
         )
-        await send(
+        await publish_event(
             kafka_bootstrap,
             kafka_topics.name("processing.completed"),
             completed(good["id"], uploads[good["id"]]),
-            good["id"],
+            key=good["id"],
         )
-        await send(
+        await publish_event(
             kafka_bootstrap,
             kafka_topics.name("processing.failed"),
             ProcessingFailedV1(
@@ -165,14 +142,14 @@ async def test_upload_and_processing_events_move_the_track_and_refresh_its_page(
                 reason="The file is not an Ogg stream.",
                 stage="probe",
             ),
-            bad["id"],
+            key=bad["id"],
         )
 
         async def settled() -> bool:
             rows = [await track_row(catalog_database, t) for t in uploads]
             return [r["status"] for r in rows] == ["READY", "FAILED"]
 
-        await until(settled)
+        await eventually(settled)
         ready = await track_row(catalog_database, good["id"])
         assert ready["duration_ms"] == 201_000
         assert sorted(ready["renditions_kbps"]) == [96, 160, 320]

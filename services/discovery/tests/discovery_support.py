@@ -8,13 +8,11 @@ real uvicorn in a thread (py-eureka-client and the kit client need real HTTP), a
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -24,7 +22,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from spotilike.discovery.app import create_discovery_app
 from spotilike.discovery.settings import DiscoverySettings
@@ -93,38 +90,6 @@ def wait_until(condition: Callable[[], bool], *, within: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the condition never held")
         time.sleep(0.05)
-
-
-async def eventually(condition: Callable[[], Any], *, within: float = 20.0) -> None:
-    deadline = time.monotonic() + within
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition never held")
-        await asyncio.sleep(0.05)
-
-
-@contextmanager
-def serve_in_thread(app: Any, port: int) -> Iterator[str]:
-    """``app`` under a real uvicorn on ``port``, lifespan included.
-
-    The plugin's ``served_in_thread`` picks its own port; a registered service must know
-    its port before its app (and its registration) is built, hence this variant.
-    """
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, lifespan="on", log_config=None, access_log=False
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started or not thread.is_alive(), within=30)
-        if not server.started:
-            raise RuntimeError("uvicorn did not start the app; see the log above")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def _wait_for_http(url: str, process: subprocess.Popen[bytes]) -> None:

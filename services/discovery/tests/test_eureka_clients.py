@@ -10,10 +10,8 @@ itself through the kit's ServiceRegistration.
 import pytest
 from discovery_support import (
     JSON,
-    eventually,
     free_port,
     instances_of,
-    serve_in_thread,
 )
 from httpx import AsyncClient
 from prometheus_client import REGISTRY
@@ -24,6 +22,8 @@ from spotilike.discovery.settings import DiscoverySettings
 from spotilike.kit.app import create_app
 from spotilike.kit.discovery import InstanceDirectory, ServiceRegistration
 from spotilike.kit.settings import ServiceSettings
+from spotilike.tools.probes import eventually
+from spotilike.tools.pytest_plugin import served_in_thread
 
 # py-eureka-client logs its failures through the deprecated Logger.warn.
 pytestmark = [
@@ -52,7 +52,7 @@ async def test_py_eureka_client_registers_discovers_and_reaches_a_kit_service(
 ) -> None:
     registry_app = create_discovery_app(discovery_settings)
     echo_port = free_port()
-    with serve_in_thread(registry_app, free_port()) as registry_base:
+    with served_in_thread(registry_app, port=free_port()) as registry_base:
         eureka_url = f"{registry_base}/eureka"
         echo_settings = ServiceSettings(
             service_name="echo",
@@ -63,7 +63,7 @@ async def test_py_eureka_client_registers_discovers_and_reaches_a_kit_service(
             log_json=False,
         )
         echo_app = create_app(echo_settings, title="echo", use_database=False, use_redis=False)
-        with serve_in_thread(echo_app, echo_port):
+        with served_in_thread(echo_app, port=echo_port):
             registration = echo_app.state.registration
             assert isinstance(registration, ServiceRegistration)
             async with AsyncClient(base_url=eureka_url, headers=JSON) as http:
@@ -71,7 +71,7 @@ async def test_py_eureka_client_registers_discovers_and_reaches_a_kit_service(
                 async def echo_renewed() -> bool:
                     return registration.renewals >= 1
 
-                await eventually(echo_renewed)
+                await eventually(echo_renewed, interval=0.05)
 
                 py_client = _py_client(eureka_url, port=free_port())
                 await py_client.start()
@@ -127,7 +127,7 @@ def _served(route: str) -> float:
 async def test_py_eureka_client_follows_deltas_without_refetching_everything(
     discovery_settings: DiscoverySettings,
 ) -> None:
-    with serve_in_thread(create_discovery_app(discovery_settings), free_port()) as base:
+    with served_in_thread(create_discovery_app(discovery_settings), port=free_port()) as base:
         eureka_url = f"{base}/eureka"
         first_port, second_port = free_port(), free_port()
         first = _py_client(eureka_url, port=first_port)

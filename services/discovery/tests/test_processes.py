@@ -13,7 +13,6 @@ import pytest
 from discovery_support import (
     JSON,
     echo_process,
-    eventually,
     instances_of,
     registration,
     registry_process,
@@ -21,6 +20,7 @@ from discovery_support import (
 )
 
 from spotilike.kit.discovery import InstanceDirectory
+from spotilike.tools.probes import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ async def test_two_registries_on_one_valkey_serve_one_view(redis_url: str) -> No
             async def gone() -> bool:
                 return instances_of(await _apps(second), "USERS") == []
 
-            await eventually(gone)
+            await eventually(gone, interval=0.05)
             deltas = [
                 (await client.get(f"{url}/apps/delta", headers=JSON)).json()
                 for url in (first, second)
@@ -88,7 +88,7 @@ async def test_a_sigkilled_instance_stops_renewing_and_is_evicted(redis_url: str
                     > instance["leaseInfo"]["registrationTimestamp"]
                 )
 
-            await eventually(renewed)
+            await eventually(renewed, interval=0.05)
             [up] = directory.instances("echo") or [None]
             assert up is not None
             assert up.base_url == f"http://127.0.0.1:{port}"
@@ -102,7 +102,7 @@ async def test_a_sigkilled_instance_stops_renewing_and_is_evicted(redis_url: str
             async def evicted() -> bool:
                 return instances_of(await _apps(eureka_url), "ECHO") == []
 
-            await eventually(evicted)
+            await eventually(evicted, interval=0.05)
             async with httpx.AsyncClient(timeout=5) as client:
                 delta = (await client.get(f"{eureka_url}/apps/delta", headers=JSON)).json()
             [deleted] = instances_of(delta, "ECHO")
@@ -112,7 +112,7 @@ async def test_a_sigkilled_instance_stops_renewing_and_is_evicted(redis_url: str
             async def directory_forgot() -> bool:
                 return directory.instances("echo") == []
 
-            await eventually(directory_forgot)
+            await eventually(directory_forgot, interval=0.05)
 
 
 async def test_a_service_stopped_normally_cancels_at_once(redis_url: str) -> None:
@@ -122,6 +122,6 @@ async def test_a_service_stopped_normally_cancels_at_once(redis_url: str) -> Non
             async def registered() -> bool:
                 return len(instances_of(await _apps(eureka_url), "ECHO")) == 1
 
-            await eventually(registered)
+            await eventually(registered, interval=0.05)
         # SIGTERM: the kit's lifespan cancels the lease; no 60-second wait for expiry.
         assert instances_of(await _apps(eureka_url), "ECHO") == []

@@ -103,10 +103,6 @@ def _asyncpg_dsn(libpq_dsn: str, database: str) -> str:
     return libpq_dsn.rsplit("/", 1)[0] + "/" + database
 
 
-def _sqlalchemy_url(libpq_dsn: str, database: str) -> str:
-    return _asyncpg_dsn(libpq_dsn, database).replace("postgresql://", "postgresql+asyncpg://", 1)
-
-
 async def wait_for_replica(primary_dsn: str, replica_dsn: str, *, timeout: float = 15.0) -> None:
     """Returns once the replica has replayed everything the primary had written so far."""
     primary = await asyncpg.connect(primary_dsn)
@@ -136,14 +132,14 @@ def fresh_database(
     """
     module = re.sub(r"[^a-z0-9]+", "_", request.module.__name__.rsplit(".", 1)[-1].lower())
     name = f"t_{module[:40]}_{uuid.uuid4().hex[:8]}"
-    primary_url = _sqlalchemy_url(stack.postgres_dsn, name)
+    primary_url = stack.sqlalchemy_url(name)
     asyncio.run(ensure_database(primary_url))
     asyncio.run(wait_for_replica(stack.postgres_dsn, stack.postgres_replica_dsn))
     try:
         yield ScratchDatabase(
             name=name,
             primary_url=primary_url,
-            replica_url=_sqlalchemy_url(stack.postgres_replica_dsn, name),
+            replica_url=stack.sqlalchemy_url(name, replica=True),
             primary_dsn=_asyncpg_dsn(stack.postgres_dsn, name),
             replica_dsn=_asyncpg_dsn(stack.postgres_replica_dsn, name),
         )
@@ -201,11 +197,12 @@ async def running_app(
 
 
 @contextmanager
-def served_in_thread(app: Any, *, start_timeout: float = 30.0) -> Iterator[str]:
-    """The base URL of ``app`` served by a real uvicorn on a free loopback port, in a
-    thread, lifespan included: for clients that need real HTTP (schemathesis, FFmpeg)."""
+def served_in_thread(app: Any, *, start_timeout: float = 30.0, port: int = 0) -> Iterator[str]:
+    """The base URL of ``app`` served by a real uvicorn on a loopback port (a free one
+    unless ``port`` says which: a service that registers itself knows its port before its
+    app is built), in a thread, lifespan included: for clients that need real HTTP."""
     listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listening.bind(("127.0.0.1", 0))
+    listening.bind(("127.0.0.1", port))
     port = listening.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(app, lifespan="on", log_config=None, access_log=False, proxy_headers=False)

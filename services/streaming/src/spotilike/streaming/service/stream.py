@@ -70,12 +70,12 @@ def parse_quality(raw: str) -> int:
 
 
 async def master(runtime: Runtime, *, principal: Principal, track_id: UUID) -> str:
-    user_id = _user_id(principal)
+    user_id = user_of(principal)
     playable = await _playable(
         runtime,
         track_id=track_id,
         user_id=user_id,
-        artist_id=_artist_id(principal),
+        artist_id=artist_of(principal),
         admin=principal.has_role("ADMIN"),
     )
     stored = await _read_playlist(runtime, f"{playable.media_prefix}/{MASTER_NAME}")
@@ -135,8 +135,8 @@ async def peaks(runtime: Runtime, *, principal: Principal, track_id: UUID) -> Ob
     playable = await _playable(
         runtime,
         track_id=track_id,
-        user_id=_user_id(principal),
-        artist_id=_artist_id(principal),
+        user_id=user_of(principal),
+        artist_id=artist_of(principal),
         admin=principal.has_role("ADMIN"),
     )
     try:
@@ -165,8 +165,8 @@ async def download(
     playable = await _playable(
         runtime,
         track_id=track_id,
-        user_id=_user_id(principal),
-        artist_id=_artist_id(principal),
+        user_id=user_of(principal),
+        artist_id=artist_of(principal),
         admin=principal.has_role("ADMIN"),
     )
     key = playable.track.download_key
@@ -270,10 +270,6 @@ def _broken(track_id: UUID | None, exc: Exception) -> MediaUnavailable:
 
 def user_of(principal: Principal) -> str:
     """The user id of a bearer token, refusing service tokens with non-UUID subjects."""
-    return _user_id(principal)
-
-
-def _user_id(principal: Principal) -> str:
     try:
         return str(UUID(principal.subject))
     except ValueError:
@@ -284,10 +280,6 @@ def _user_id(principal: Principal) -> str:
 
 def artist_of(principal: Principal) -> UUID | None:
     """The artist profile a token's user manages (the ``artist_id`` claim), if any."""
-    return _artist_id(principal)
-
-
-def _artist_id(principal: Principal) -> UUID | None:
     raw = principal.claims.get("artist_id")
     try:
         return UUID(str(raw)) if raw else None
