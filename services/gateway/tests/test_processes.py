@@ -4,6 +4,7 @@ and a 1 GB upload through a gateway process whose memory is watched."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -26,7 +27,7 @@ from gateway_support import (
 from spotilike.gateway.app import create_gateway_app
 from spotilike.gateway.balancing import Upstream
 from spotilike.gateway.proxy import Gateway
-from spotilike.tools.pytest_plugin import served_in_thread
+from spotilike.tools.pytest_plugin import TokenIssuer, served_in_thread
 
 pytestmark = pytest.mark.e2e
 
@@ -117,10 +118,20 @@ async def test_sigkill_of_one_instance_under_load(redis_url: str) -> None:
     assert ejected
 
 
+def _tree_rss(process: psutil.Process) -> int:
+    """The RSS of the gateway: granian's main process and the worker it forks."""
+    members = [process, *process.children(recursive=True)]
+    total = 0
+    for member in members:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += member.memory_info().rss
+    return total
+
+
 def _sink_upstream_rss_watch(pid: int, stop: threading.Event, peak: list[int]) -> None:
     process = psutil.Process(pid)
     while not stop.is_set():
-        peak[0] = max(peak[0], process.memory_info().rss)
+        peak[0] = max(peak[0], _tree_rss(process))
         stop.wait(0.05)
 
 
@@ -134,7 +145,11 @@ async def test_a_1_gb_chunked_upload_keeps_the_gateway_memory_bounded(
         async with aiohttp.ClientSession() as session:
             async with session.post(gateway_url + "/unlimited/warm", data=b"w" * 1024) as warm:
                 assert warm.status == 200
-            baseline = psutil.Process(process.pid).memory_info().rss
+            gateway = psutil.Process(process.pid)
+            # The worker serving the requests is a child process: a watch of the parent
+            # alone would see none of the upload.
+            assert gateway.children(recursive=True), "granian forked no worker"
+            baseline = _tree_rss(gateway)
             peak = [baseline]
             stop = threading.Event()
             watcher = threading.Thread(
@@ -160,3 +175,42 @@ async def test_a_1_gb_chunked_upload_keeps_the_gateway_memory_bounded(
     assert echo["body_bytes"] == total
     growth = peak[0] - baseline
     assert growth < 200 * 1024 * 1024, f"gateway RSS grew by {growth / 2**20:.0f} MiB"
+
+
+async def test_websockets_through_the_served_gateway(
+    upstream: RunningUpstream, redis_url: str, token_issuer: TokenIssuer
+) -> None:
+    """The gateway's real server (granian): echo both ways with the verified identity, the
+    query token, the upstream's close code, a refusal without a token, and the message
+    size limit the gateway enforces itself."""
+    env = _gateway_env(
+        upstream.url, redis_url, SPOTILIKE_GATEWAY_WEBSOCKET_MAX_MESSAGE_BYTES="2048"
+    )
+    token = token_issuer.token("ws-user")
+    with gateway_process(env) as (gateway_url, _):
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(
+                f"{gateway_url}/ws/social/echo?access_token={token}"
+            ) as ws:
+                hello = json.loads((await ws.receive(timeout=10)).data)
+                await ws.send_str("ping")
+                text = await ws.receive(timeout=10)
+                await ws.send_bytes(b"\x01\x02\x03")
+                binary = await ws.receive(timeout=10)
+                await ws.send_str("close")
+                closing = await ws.receive(timeout=10)
+            async with session.ws_connect(
+                f"{gateway_url}/ws/social/echo?access_token={token}"
+            ) as ws:
+                await ws.receive(timeout=10)
+                await ws.send_bytes(b"x" * 4096)
+                too_big = await ws.receive(timeout=10)
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                await session.ws_connect(gateway_url + "/ws/social/echo")
+    assert hello == {"user": "ws-user"}
+    assert text.data == "echo:ping"
+    assert binary.data == b"\x03\x02\x01"
+    assert closing.type is aiohttp.WSMsgType.CLOSE
+    assert closing.data == 4000
+    assert too_big.type is aiohttp.WSMsgType.CLOSE
+    assert too_big.data == 1009

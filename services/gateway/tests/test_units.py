@@ -10,7 +10,12 @@ from spotilike.gateway.balancing import FallbackInstances, LoadBalancer, StaticI
 from spotilike.gateway.budget import RetryBudget
 from spotilike.gateway.clientip import ClientAddressResolver
 from spotilike.gateway.discovery import RegistryInstances
-from spotilike.gateway.proxy.headers import ForwardingFacts, request_headers, response_headers
+from spotilike.gateway.proxy.headers import (
+    ForwardingFacts,
+    RequestHead,
+    request_headers,
+    response_headers,
+)
 from spotilike.gateway.routing import RouteTable, has_dot_segments
 from spotilike.gateway.settings import DEFAULT_ROUTES, GatewaySettings, RouteConfig
 from spotilike.kit.discovery import InstanceStatus, ServiceInstance
@@ -109,6 +114,8 @@ def test_request_headers_from_a_trusted_proxy_extend_the_chain() -> None:
         (b"te", b"trailers"),
         (b"x-user-id", b"forged"),
         (b"accept", b"*/*"),
+        (b"connection", b"keep-alive, X-Hop"),
+        (b"x-hop", b"only for the next hop"),
     ]
     out = dict(
         request_headers(
@@ -116,22 +123,65 @@ def test_request_headers_from_a_trusted_proxy_extend_the_chain() -> None:
             facts=_facts(trusted=True),
             request_id="r",
             identity=("u", "USER"),
+            connection_tokens=RequestHead(raw).connection_tokens,
         )
     )
-    assert out["X-Forwarded-For"] == "1.2.3.4, 10.0.0.2"
-    assert out["X-Forwarded-Proto"] == "https"
-    assert out["Forwarded"] == 'for=1.2.3.4;proto=https, for=10.0.0.2;proto=http;host="gw"'
-    assert out["X-User-Id"] == "u"
-    assert "te" not in out
-    assert out["accept"] == "*/*"
+    assert b"x-hop" not in out
+    assert b"connection" not in out
+    assert out[b"X-Forwarded-For"] == b"1.2.3.4, 10.0.0.2"
+    assert out[b"X-Forwarded-Proto"] == b"https"
+    assert out[b"Forwarded"] == b'for=1.2.3.4;proto=https, for=10.0.0.2;proto=http;host="gw"'
+    assert out[b"X-User-Id"] == b"u"
+    assert b"te" not in out
+    assert out[b"accept"] == b"*/*"
 
 
 def test_request_headers_from_an_untrusted_peer_start_a_new_chain() -> None:
     raw = [(b"x-forwarded-for", b"6.6.6.6"), (b"x-forwarded-proto", b"https")]
-    out = dict(request_headers(raw, facts=_facts(trusted=False), request_id=None, identity=None))
-    assert out["X-Forwarded-For"] == "10.0.0.2"
-    assert out["X-Forwarded-Proto"] == "http"
-    assert "X-User-Id" not in out
+    out = dict(
+        request_headers(
+            raw,
+            facts=_facts(trusted=False),
+            request_id=None,
+            identity=None,
+            connection_tokens=frozenset(),
+        )
+    )
+    assert out[b"X-Forwarded-For"] == b"10.0.0.2"
+    assert out[b"X-Forwarded-Proto"] == b"http"
+    assert b"X-User-Id" not in out
+
+
+def test_request_head_reads_what_the_gateway_needs_in_one_pass() -> None:
+    raw = [
+        (b"host", b"gw.example"),
+        (b"authorization", b"Bearer first"),
+        (b"authorization", b"Bearer second"),
+        (b"x-forwarded-for", b"1.1.1.1"),
+        (b"x-forwarded-for", b"2.2.2.2, 3.3.3.3"),
+        (b"content-length", b"12"),
+        (b"connection", b"Keep-Alive, X-Hop"),
+    ]
+    head = RequestHead(raw)
+    assert head.host == "gw.example"
+    assert head.authorization == b"Bearer first"
+    assert head.forwarded_for == "1.1.1.1,2.2.2.2, 3.3.3.3"
+    assert head.body_length == 12
+    assert head.declares_body
+    assert head.connection_tokens == frozenset({b"keep-alive", b"x-hop"})
+    assert head.size == sum(len(n) + len(v) + 4 for n, v in raw)
+    assert head.request_id is None
+
+
+def test_request_head_body_framing() -> None:
+    assert not RequestHead([]).declares_body
+    assert not RequestHead([(b"content-length", b"0")]).declares_body
+    chunked = RequestHead([(b"transfer-encoding", b"chunked")])
+    assert chunked.declares_body
+    assert chunked.body_length is None
+    unreadable = RequestHead([(b"content-length", b"12abc")])
+    assert unreadable.declares_body
+    assert unreadable.body_length is None
 
 
 def test_response_headers_drop_hop_by_hop_and_connection_tokens() -> None:

@@ -154,7 +154,8 @@ class LoadBalancer:
     def acquire(self, service: str, *, exclude: Collection[str] = ()) -> Lease | None:
         """A lease on the instance to try next, avoiding base URLs in ``exclude`` (those
         already tried for this request); None when the service has no instance left."""
-        candidates = [u for u in self._source.instances(service) if u.base_url not in exclude]
+        offered = self._source.instances(service)
+        candidates = [u for u in offered if u.base_url not in exclude] if exclude else offered
         if not candidates:
             return None
         now = self._clock()

@@ -77,6 +77,9 @@ class GatewaySettings(ServiceSettings):
 
     service_name: str = "gateway"
     port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    """Server processes. Rate limits, breakers aside, stay exact across them (Valkey);
+    each process keeps its own breakers, balancer state and connection pool."""
 
     routes: tuple[RouteConfig, ...] = DEFAULT_ROUTES
     upstreams: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_UPSTREAMS))
@@ -143,6 +146,9 @@ class GatewaySettings(ServiceSettings):
     keep_alive_seconds: float = Field(default=5.0, gt=0, le=600)
     connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     upstream_connection_limit: int = Field(default=1000, ge=1)
+    upstream_idle_seconds: float = Field(default=4.0, gt=0, le=600)
+    """How long an idle upstream connection may be reused. Below uvicorn's 5 s keep-alive,
+    so the gateway never writes into a connection the service is closing."""
     websocket_max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     static_dir: Path | None = Field(default_factory=lambda: Path.cwd() / "web" / "dist")

@@ -19,7 +19,7 @@ from prometheus_client import Counter
 from starlette.types import Scope
 
 from spotilike.gateway.clientip import ClientAddressResolver
-from spotilike.gateway.proxy.headers import ForwardingFacts
+from spotilike.gateway.proxy.headers import ForwardingFacts, RequestHead
 from spotilike.gateway.routing import Route, RouteTable, has_dot_segments
 from spotilike.kit.auth import TokenVerifier
 from spotilike.kit.errors import NotFound, Problem, Unauthorized
@@ -44,20 +44,19 @@ _log = structlog.get_logger(__name__)
 @dataclass(frozen=True, slots=True)
 class Admitted:
     route: Route
+    head: RequestHead
     facts: ForwardingFacts
     identity: tuple[str, str] | None
     """``(subject, comma-separated roles)`` of the verified token, when there was one."""
     rate_limit_headers: Mapping[str, str]
 
 
-def _bearer(scope: Scope, *, websocket: bool) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                bearer: str = token.strip()
-                return bearer
-            return None
+def _bearer(scope: Scope, head: RequestHead, *, websocket: bool) -> str | None:
+    if head.authorization is not None:
+        scheme, _, token = head.authorization.decode("latin-1").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+        return None
     if websocket:
         # Browsers cannot set headers on a WebSocket handshake; RFC 6750 §2.3 allows the
         # token in the query for exactly such clients.
@@ -109,28 +108,28 @@ class Admission:
             )
         return self._routes.match(path)
 
-    async def admit(self, scope: Scope, route: Route, *, websocket: bool = False) -> Admitted:
-        size = 0
-        for name, value in scope["headers"]:
-            size += len(name) + len(value) + 4
-            if name == b"content-length" and value.isdigit() and int(value) > self._max_body_bytes:
-                raise Problem(
-                    f"The request body exceeds {self._max_body_bytes} bytes.",
-                    status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                    code="body-too-large",
-                    headers={"Connection": "close"},
-                )
-        if size > self._max_header_bytes:
+    async def admit(
+        self, scope: Scope, route: Route, head: RequestHead, *, websocket: bool = False
+    ) -> Admitted:
+        if head.body_length is not None and head.body_length > self._max_body_bytes:
             raise Problem(
-                f"The request headers take {size} bytes; the limit is {self._max_header_bytes}.",
+                f"The request body exceeds {self._max_body_bytes} bytes.",
+                status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                code="body-too-large",
+                headers={"Connection": "close"},
+            )
+        if head.size > self._max_header_bytes:
+            raise Problem(
+                f"The request headers take {head.size} bytes; the limit is "
+                f"{self._max_header_bytes}.",
                 status=HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
                 code="headers-too-large",
             )
-        facts = self._facts(scope, websocket=websocket)
+        facts = self._facts(scope, head, websocket=websocket)
         rate_headers = await self._check_rate(route, facts.client)
         identity = None
         method = "GET" if websocket else scope["method"]
-        token = _bearer(scope, websocket=websocket)
+        token = _bearer(scope, head, websocket=websocket)
         if route.needs_token(method):
             if token is None:
                 raise Unauthorized(
@@ -140,30 +139,22 @@ class Admission:
                 principal = await self._verifier.verify(token)
             identity = (principal.subject, ",".join(sorted(principal.roles)))
         return Admitted(
-            route=route, facts=facts, identity=identity, rate_limit_headers=rate_headers
+            route=route, head=head, facts=facts, identity=identity, rate_limit_headers=rate_headers
         )
 
-    def _facts(self, scope: Scope, *, websocket: bool) -> ForwardingFacts:
+    def _facts(self, scope: Scope, head: RequestHead, *, websocket: bool) -> ForwardingFacts:
         client = scope.get("client")
         peer = client[0] if client else "unknown"
-        host = None
-        forwarded_for = None
-        for name, value in scope["headers"]:
-            if name == b"host":
-                host = value.decode("latin-1")
-            elif name == b"x-forwarded-for":
-                text = value.decode("latin-1")
-                forwarded_for = text if forwarded_for is None else f"{forwarded_for},{text}"
         trusted = self._resolver.trusts_anyone and self._resolver.is_trusted(peer)
         scheme = scope.get("scheme", "http")
         if websocket:
             scheme = "https" if scheme == "wss" else "http"
         return ForwardingFacts(
             peer=peer,
-            client=self._resolver.resolve(peer, forwarded_for) if trusted else peer,
+            client=self._resolver.resolve(peer, head.forwarded_for) if trusted else peer,
             peer_trusted=trusted,
             proto=scheme,
-            host=host,
+            host=head.host,
         )
 
     async def _check_rate(self, route: Route, client: str) -> Mapping[str, str]:

@@ -17,17 +17,19 @@ import time
 from typing import Final
 
 import structlog
+import uuid_utils
 from fastapi import FastAPI
+from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spotilike.gateway.proxy.admission import Admission
+from spotilike.gateway.proxy.headers import RequestHead
 from spotilike.gateway.proxy.http import HttpForwarder
 from spotilike.gateway.proxy.upstreams import Upstreams
 from spotilike.gateway.proxy.websocket import WebSocketForwarder, deny
 from spotilike.kit.context import request_id_var
 from spotilike.kit.errors import Problem, problem_response
-from spotilike.kit.events.envelope import new_event_id
 from spotilike.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 __all__ = ["Gateway", "GatewayEntry"]
@@ -39,14 +41,33 @@ _OWN_PREFIX: Final = "/health/"
 _OWN_PATHS: Final = frozenset({"/metrics"})
 
 
-def _request_id(headers: list[tuple[bytes, bytes]]) -> str:
-    for name, value in headers:
-        if name == b"x-request-id":
-            text = value.decode("latin-1")
-            if _REQUEST_ID.match(text):
-                return text
-            break
-    return new_event_id().hex
+def _request_id(head: RequestHead) -> str:
+    if head.request_id is not None:
+        text = head.request_id.decode("latin-1")
+        if _REQUEST_ID.match(text):
+            return text
+    # The kit's format (a UUIDv7 in hex), without the detour through the stdlib's UUID.
+    return uuid_utils.uuid7().hex
+
+
+class _StatusSend:
+    """``send`` for answers the gateway does not build itself (static files, problems):
+    adds the request id and remembers the status."""
+
+    __slots__ = ("_id_header", "_send", "status")
+
+    def __init__(self, send: Send, id_header: tuple[bytes, bytes]) -> None:
+        self._send = send
+        self._id_header = id_header
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            headers = message.setdefault("headers", [])
+            if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                headers.append(self._id_header)
+        await self._send(message)
 
 
 class Gateway:
@@ -66,40 +87,33 @@ class Gateway:
         self._websocket = WebSocketForwarder(upstreams, admission)
         self._static = static
         self._service = service
+        # prometheus_client's labels() takes a lock and builds a key on every call.
+        self._observers: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = _request_id(scope["headers"])
+        head = RequestHead(scope["headers"])
+        request_id = _request_id(head)
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         if scope["type"] == "websocket":
             try:
-                await self._handle_websocket(scope, receive, send)
+                await self._handle_websocket(scope, receive, send, head)
             finally:
                 request_id_var.reset(token)
             return
         started = time.perf_counter()
-        status = 500
         id_header = (b"x-request-id", request_id.encode())
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = message.setdefault("headers", [])
-                if not any(name.lower() == b"x-request-id" for name, _ in headers):
-                    headers.append(id_header)
-            await send(message)
-
+        status = 500
         try:
-            await self._handle_http(scope, receive, send_with_id)
+            status = await self._handle_http(scope, receive, send, head, id_header)
         except Problem as problem:
-            await self._answer(scope, receive, send_with_id, problem)
+            status = await self._answer(scope, receive, _StatusSend(send, id_header), problem)
         except Exception as exc:
             _log.error("unhandled_exception", path=scope["path"], exc_info=exc)
-            await self._answer(
+            status = await self._answer(
                 scope,
                 receive,
-                send_with_id,
+                _StatusSend(send, id_header),
                 Problem(
                     "The gateway failed to handle this request. Quote the request id when "
                     "reporting it."
@@ -107,24 +121,42 @@ class Gateway:
             )
         finally:
             route = scope.get("route")
-            label = route.path if route is not None else "unmatched"
-            method = scope["method"]
-            HTTP_REQUESTS.labels(self._service, method, label, str(status)).inc()
-            HTTP_LATENCY.labels(self._service, method, label).observe(time.perf_counter() - started)
+            key = (scope["method"], route.path if route is not None else "unmatched", status)
+            observers = self._observers.get(key)
+            if observers is None:
+                observers = self._observers[key] = self._new_observers(*key)
+            observers[0].inc()
+            observers[1].observe(time.perf_counter() - started)
             request_id_var.reset(token)
 
-    async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _new_observers(self, method: str, label: str, status: int) -> tuple[Counter, Histogram]:
+        return (
+            HTTP_REQUESTS.labels(self._service, method, label, str(status)),
+            HTTP_LATENCY.labels(self._service, method, label),
+        )
+
+    async def _handle_http(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        head: RequestHead,
+        id_header: tuple[bytes, bytes],
+    ) -> int:
         route = self.admission.route(scope)
         if route is None:
             if self._static is not None and scope["method"] in ("GET", "HEAD"):
-                await self._static(scope, receive, send)
-                return
+                stamped = _StatusSend(send, id_header)
+                await self._static(scope, receive, stamped)
+                return stamped.status
             raise Admission.not_found(scope["path"])
         scope["route"] = route
-        admitted = await self.admission.admit(scope, route)
-        await self._http.forward(scope, receive, send, admitted)
+        admitted = await self.admission.admit(scope, route, head)
+        return await self._http.forward(scope, receive, send, admitted, id_header)
 
-    async def _handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _handle_websocket(
+        self, scope: Scope, receive: Receive, send: Send, head: RequestHead
+    ) -> None:
         try:
             route = self.admission.route(scope)
         except Problem as problem:
@@ -133,10 +165,10 @@ class Gateway:
         if route is None:
             await deny(scope, send, Admission.not_found(scope["path"]))
             return
-        await self._websocket.forward(scope, receive, send, route)
+        await self._websocket.forward(scope, receive, send, route, head)
 
     @staticmethod
-    async def _answer(scope: Scope, receive: Receive, send: Send, problem: Problem) -> None:
+    async def _answer(scope: Scope, receive: Receive, send: Send, problem: Problem) -> int:
         response = problem_response(
             Request(scope),
             status=problem.status,
@@ -152,6 +184,7 @@ class Gateway:
             # The response had already started (an upstream body broke mid-way): the
             # server closes the connection, which is all the client can still be told.
             _log.info("problem_after_response_start", code=problem.code)
+        return problem.status
 
 
 class GatewayEntry:

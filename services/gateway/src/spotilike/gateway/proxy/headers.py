@@ -12,7 +12,7 @@ anyone else it is replaced, so a client cannot plant addresses in it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Final
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "USER_ID_HEADER",
     "USER_ROLES_HEADER",
     "ForwardingFacts",
+    "RequestHead",
     "request_headers",
     "response_headers",
 ]
@@ -41,6 +42,8 @@ HOP_BY_HOP: Final = frozenset(
 IDENTITY_PREFIX: Final = b"x-user-"
 USER_ID_HEADER: Final = "X-User-Id"
 USER_ROLES_HEADER: Final = "X-User-Roles"
+USER_ID_HEADER_BYTES: Final = USER_ID_HEADER.encode()
+USER_ROLES_HEADER_BYTES: Final = USER_ROLES_HEADER.encode()
 
 # Replaced by the gateway's own values, whoever sent them.
 _REPLACED: Final = frozenset(
@@ -65,16 +68,67 @@ _WEBSOCKET_OWN: Final = frozenset(
         b"sec-websocket-accept",
     }
 )
-# uvicorn writes its own Date; a second one from upstream would make two.
-_RESPONSE_DROPPED: Final = HOP_BY_HOP | {b"date", b"server"}
+# uvicorn writes its own Date; a second one from upstream would make two. The request id
+# the client sees is the gateway's (the upstream echoes the same one).
+_RESPONSE_DROPPED: Final = HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
+_CONNECTION_OPTIONS: Final = frozenset({b"", b"close", b"keep-alive"})
 
 
-def _connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
-    tokens: set[bytes] = set()
-    for name, value in headers:
-        if name.lower() == b"connection":
-            tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
-    return frozenset(tokens)
+class RequestHead:
+    """What the gateway needs from the client's headers, read in one pass: this runs on
+    every request, and one loop costs less than one per question. Names are lower case,
+    as ASGI servers hand them over."""
+
+    __slots__ = (
+        "authorization",
+        "body_length",
+        "connection_tokens",
+        "declares_body",
+        "forwarded_for",
+        "host",
+        "request_id",
+        "size",
+    )
+
+    def __init__(self, raw: Sequence[tuple[bytes, bytes]]) -> None:
+        size = 0
+        host: bytes | None = None
+        authorization: bytes | None = None
+        request_id: bytes | None = None
+        forwarded_for: list[bytes] = []
+        tokens: set[bytes] = set()
+        body_length: int | None = None
+        declares_body = False
+        for name, value in raw:
+            size += len(name) + len(value) + 4
+            if name == b"host":
+                host = value
+            elif name == b"content-length":
+                body_length = int(value) if value.isdigit() else None
+                declares_body = declares_body or value.strip() not in (b"0", b"")
+            elif name == b"transfer-encoding":
+                declares_body = True
+            elif name == b"authorization":
+                if authorization is None:
+                    authorization = value
+            elif name == b"x-forwarded-for":
+                forwarded_for.append(value)
+            elif name == b"x-request-id":
+                if request_id is None:
+                    request_id = value
+            elif name == b"connection":
+                tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
+        self.size = size
+        self.host = None if host is None else host.decode("latin-1")
+        self.authorization = authorization
+        self.request_id = request_id
+        self.forwarded_for = (
+            ",".join(v.decode("latin-1") for v in forwarded_for) if forwarded_for else None
+        )
+        self.connection_tokens = frozenset(tokens)
+        self.body_length = body_length
+        """The declared Content-Length, when there is a readable one."""
+        self.declares_body = declares_body
 
 
 class ForwardingFacts:
@@ -124,12 +178,14 @@ def request_headers(
     facts: ForwardingFacts,
     request_id: str | None,
     identity: tuple[str, str] | None,
+    connection_tokens: frozenset[bytes],
     websocket: bool = False,
-) -> list[tuple[str, str]]:
-    """The headers sent upstream, as ``(name, value)`` pairs in their original order."""
-    dropped = _connection_tokens(raw)
+) -> list[tuple[bytes, bytes]]:
+    """The headers sent upstream, as ``(name, value)`` pairs in their original order;
+    ``connection_tokens`` are the names the client's Connection header listed."""
+    dropped = connection_tokens
     chain = _Chain()
-    out: list[tuple[str, str]] = []
+    out: list[tuple[bytes, bytes]] = []
     for name, value in raw:
         lower = name.lower()
         if lower in HOP_BY_HOP or lower in dropped or lower.startswith(IDENTITY_PREFIX):
@@ -140,7 +196,7 @@ def request_headers(
             if facts.peer_trusted:
                 chain.take(lower, value.decode("latin-1"))
             continue
-        out.append((name.decode("latin-1"), value.decode("latin-1")))
+        out.append((name, value))
 
     previous_xff, previous_forwarded = chain.forwarded_for, chain.forwarded
     incoming_proto, incoming_host = chain.proto, chain.host
@@ -151,24 +207,34 @@ def request_headers(
     if facts.host:
         node += f';host="{facts.host}"'
     forwarded = ", ".join([*previous_forwarded, node]) if previous_forwarded else node
-    out.append(("X-Forwarded-For", xff))
-    out.append(("X-Forwarded-Proto", proto))
+    out.append((b"X-Forwarded-For", xff.encode("latin-1")))
+    out.append((b"X-Forwarded-Proto", proto.encode("latin-1")))
     if host:
-        out.append(("X-Forwarded-Host", host))
-    out.append(("Forwarded", forwarded))
+        out.append((b"X-Forwarded-Host", host.encode("latin-1")))
+    out.append((b"Forwarded", forwarded.encode("latin-1")))
     if request_id is not None:
-        out.append(("X-Request-ID", request_id))
+        out.append((b"X-Request-ID", request_id.encode("latin-1")))
     if identity is not None:
-        out.append((USER_ID_HEADER, identity[0]))
-        out.append((USER_ROLES_HEADER, identity[1]))
+        out.append((USER_ID_HEADER_BYTES, identity[0].encode("latin-1")))
+        out.append((USER_ROLES_HEADER_BYTES, identity[1].encode("latin-1")))
     return out
 
 
 def response_headers(raw: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """The upstream's response headers minus hop-by-hop ones, as ASGI wants them."""
-    dropped = _connection_tokens(raw)
-    return [
-        (name, value)
-        for name, value in raw
-        if (lower := name.lower()) not in _RESPONSE_DROPPED and lower not in dropped
-    ]
+    out: list[tuple[bytes, bytes]] = []
+    listed: set[bytes] | None = None
+    for name, value in raw:
+        lower = name.lower()
+        if lower in _RESPONSE_DROPPED:
+            if lower == b"connection":
+                listed = listed or set()
+                listed.update(t.strip().lower() for t in value.split(b","))
+            continue
+        out.append((name, value))
+    if listed:
+        # "close" and "keep-alive" name no header that got through; anything else does.
+        listed -= _CONNECTION_OPTIONS
+        if listed:
+            out = [(name, value) for name, value in out if name.lower() not in listed]
+    return out

@@ -1,9 +1,9 @@
 """Forwarding one HTTP request upstream, streaming the bodies both ways.
 
 Nothing is buffered: the request body goes upstream chunk by chunk as the client sends
-it (aiohttp writes it while we wait for the answer), and the response body goes back the
-same way, with both sides' flow control in between, so a 1 GB upload or a long segment
-costs the gateway a few chunks of memory.
+it (the connection pool writes it while we wait for the answer), and the response body
+goes back the same way, with both sides' flow control in between, so a 1 GB upload or a
+long segment costs the gateway a few chunks of memory (connections.py).
 
 Resilience, per upstream service:
 
@@ -27,15 +27,14 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from http import HTTPStatus
 from typing import Final
 
-import aiohttp
 import structlog
 from prometheus_client import Counter
 from starlette.types import Receive, Scope, Send
-from yarl import URL
 
 from spotilike.gateway.balancing import Lease
 from spotilike.gateway.budget import RetryBudget
 from spotilike.gateway.proxy.admission import Admitted
+from spotilike.gateway.proxy.connections import Deadline, UpstreamResponse
 from spotilike.gateway.proxy.headers import request_headers, response_headers
 from spotilike.gateway.proxy.upstreams import Upstreams
 from spotilike.gateway.routing import Route
@@ -53,10 +52,24 @@ UPSTREAM_OUTCOMES = Counter(
 
 _log = structlog.get_logger(__name__)
 
+# prometheus_client's labels() takes a lock and builds a key on every call; a request
+# counts one outcome per attempt.
+_OUTCOME_COUNTERS: dict[tuple[str, str], Counter] = {}
+
+
+def _outcome(service: str, outcome: str) -> Counter:
+    counter = _OUTCOME_COUNTERS.get((service, outcome))
+    if counter is None:
+        counter = _OUTCOME_COUNTERS[service, outcome] = UPSTREAM_OUTCOMES.labels(service, outcome)
+    return counter
+
+
 # Responses at least this big (or of unknown size) get a watcher for the client going
 # away, so a dropped download stops pulling bytes from the upstream.
 _WATCH_ABOVE_BYTES: Final = 256 * 1024
 _MIN_ATTEMPT_SECONDS: Final = 0.05
+# What the metrics record when the client left before any answer (nginx's 499).
+_CLIENT_CLOSED_REQUEST: Final = 499
 
 
 class _ClientGoneError(Exception):
@@ -68,7 +81,7 @@ class _ClientGoneError(Exception):
 
 
 class _RequestBody:
-    """The client's body as an async iterator for aiohttp, with an idle limit per chunk.
+    """The client's body as an async iterator for the pool, with an idle limit per chunk.
 
     Each chunk also pushes the route's response deadline forward: a long upload is not
     a slow upstream.
@@ -83,11 +96,11 @@ class _RequestBody:
         self._idle = idle_seconds
         self._timeout = route_seconds
         self._limit = limit
-        self._deadline: asyncio.Timeout | None = None
+        self._deadline: Deadline | None = None
         self.finished = False
         self.gone: _ClientGoneError | None = None
 
-    def bind(self, deadline: asyncio.Timeout) -> None:
+    def bind(self, deadline: Deadline) -> None:
         self._deadline = deadline
 
     async def chunks(self) -> AsyncIterator[bytes]:
@@ -109,7 +122,7 @@ class _RequestBody:
                 self.gone = _ClientGoneError("too_large")
                 raise self.gone
             if self._deadline is not None:
-                self._deadline.reschedule(loop.time() + self._timeout)
+                self._deadline.at = loop.time() + self._timeout
             if chunk:
                 yield chunk
             if not message.get("more_body", False):
@@ -117,12 +130,13 @@ class _RequestBody:
                 return
 
 
-def _outgoing_headers(scope: Scope, admitted: Admitted) -> list[tuple[str, str]]:
+def _outgoing_headers(scope: Scope, admitted: Admitted) -> list[tuple[bytes, bytes]]:
     return request_headers(
         scope["headers"],
         facts=admitted.facts,
         request_id=scope.get("state", {}).get("request_id"),
         identity=admitted.identity,
+        connection_tokens=admitted.head.connection_tokens,
     )
 
 
@@ -164,15 +178,6 @@ def _unavailable(route: Route, *, timed_out: bool) -> Problem:
     )
 
 
-def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
-    for name, value in headers:
-        if name == b"content-length":
-            return value.strip() not in (b"0", b"")
-        if name == b"transfer-encoding":
-            return True
-    return False
-
-
 def _declared_length(headers: Sequence[tuple[bytes, bytes]]) -> int | None:
     for name, value in headers:
         if name.lower() == b"content-length":
@@ -187,25 +192,20 @@ class HttpForwarder:
         self._idle = settings.idle_timeout_seconds
         self._max_attempts = settings.max_attempts
         self._max_body = settings.max_body_bytes
-        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
-    def _client_timeout(self, route: Route) -> aiohttp.ClientTimeout:
-        # aiohttp's read timeout also covers the wait for headers, so it may not be
-        # shorter than the route's own deadline.
-        timeout = self._timeouts.get(route.timeout_seconds)
-        if timeout is None:
-            timeout = self._timeouts[route.timeout_seconds] = aiohttp.ClientTimeout(
-                total=None,
-                sock_connect=self._upstreams.settings.connect_timeout_seconds,
-                sock_read=max(self._idle, route.timeout_seconds),
-            )
-        return timeout
-
-    async def forward(self, scope: Scope, receive: Receive, send: Send, admitted: Admitted) -> None:
+    async def forward(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        admitted: Admitted,
+        id_header: tuple[bytes, bytes],
+    ) -> int:
+        """Relays the upstream's answer (with ``id_header`` added) and returns its status;
+        raises :class:`Problem` when there is no answer to relay."""
         route = admitted.route
         service = route.service
         method: str = scope["method"]
-        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
         body = (
             _RequestBody(
                 receive,
@@ -213,7 +213,7 @@ class HttpForwarder:
                 route_seconds=route.timeout_seconds,
                 limit=self._max_body,
             )
-            if _has_body(raw_headers)
+            if admitted.head.declares_body
             else None
         )
         retryable = body is None and method in IDEMPOTENT_METHODS
@@ -222,7 +222,9 @@ class HttpForwarder:
         target = _upstream_target(scope, route)
         budget = self._upstreams.budget(service)
         budget.record_request()
-        deadline_at = asyncio.get_running_loop().time() + route.timeout_seconds
+        deadline = Deadline(asyncio.get_running_loop().time() + route.timeout_seconds)
+        if body is not None:
+            body.bind(deadline)
         tried: set[str] = set()
         attempt = 0
         while True:
@@ -230,34 +232,32 @@ class HttpForwarder:
             permit, lease = self._take_instance(service, tried)
             tried.add(lease.upstream.base_url)
             try:
-                async with asyncio.timeout_at(deadline_at) as window:
-                    if body is not None:
-                        body.bind(window)
-                    response = await self._upstreams.session().request(
-                        method,
-                        URL(lease.upstream.base_url + target, encoded=True),
-                        headers=headers,
-                        data=body.chunks() if body is not None else None,
-                        allow_redirects=False,
-                        timeout=self._client_timeout(route),
-                    )
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                response = await self._upstreams.pool.request(
+                    lease.upstream.base_url,
+                    method,
+                    target,
+                    headers,
+                    body.chunks() if body is not None else None,
+                    deadline=deadline,
+                    body_length_known=admitted.head.body_length is not None,
+                )
+            except (TimeoutError, OSError) as exc:
                 if body is not None and body.gone is not None:
                     permit.release()
                     lease.release()
                     _raise_for_body(body.gone, idle_seconds=self._idle, limit=self._max_body)
-                    return
+                    return _CLIENT_CLOSED_REQUEST
                 permit.failure()
                 lease.failure()
                 timed_out = isinstance(exc, TimeoutError)
                 outcome = "timeout" if timed_out else "connection_error"
-                UPSTREAM_OUTCOMES.labels(service, outcome).inc()
-                if timed_out or not self._may_retry(attempt, attempts_allowed, deadline_at, budget):
+                _outcome(service, outcome).inc()
+                if timed_out or not self._may_retry(attempt, attempts_allowed, deadline.at, budget):
                     raise _unavailable(route, timed_out=timed_out) from None
                 _log.info("upstream_retry", service=service, reason=type(exc).__name__)
                 continue
             status = response.status
-            UPSTREAM_OUTCOMES.labels(service, f"{status // 100}xx").inc()
+            _outcome(service, f"{status // 100}xx").inc()
             if status < 500:
                 permit.success()
                 lease.success()
@@ -265,12 +265,21 @@ class HttpForwarder:
                 permit.failure()
                 lease.failure()
                 if status == HTTPStatus.SERVICE_UNAVAILABLE and self._may_retry(
-                    attempt, attempts_allowed, deadline_at, budget
+                    attempt, attempts_allowed, deadline.at, budget
                 ):
                     response.release()
                     continue
-            await self._relay(response, send, receive, admitted.rate_limit_headers, body)
-            return
+            await self._relay(
+                response,
+                send,
+                receive,
+                admitted.rate_limit_headers,
+                body,
+                id_header=id_header,
+                # The wait for the first body bytes may be as long as the route's deadline.
+                idle_seconds=max(self._idle, route.timeout_seconds),
+            )
+            return status
 
     @staticmethod
     def _may_retry(attempt: int, allowed: int, deadline_at: float, budget: RetryBudget) -> bool:
@@ -283,7 +292,7 @@ class HttpForwarder:
         try:
             permit = self._upstreams.breaker(service).acquire()
         except CircuitOpenError as exc:
-            UPSTREAM_OUTCOMES.labels(service, "circuit_open").inc()
+            _outcome(service, "circuit_open").inc()
             raise Problem(
                 f"The {service} service is failing; the gateway is not calling it for now.",
                 status=HTTPStatus.SERVICE_UNAVAILABLE,
@@ -297,7 +306,7 @@ class HttpForwarder:
         )
         if lease is None:
             permit.release()
-            UPSTREAM_OUTCOMES.labels(service, "no_instance").inc()
+            _outcome(service, "no_instance").inc()
             raise Problem(
                 f"No instance of the {service} service is known.",
                 status=HTTPStatus.SERVICE_UNAVAILABLE,
@@ -308,24 +317,33 @@ class HttpForwarder:
 
     async def _relay(
         self,
-        response: aiohttp.ClientResponse,
+        response: UpstreamResponse,
         send: Send,
         receive: Receive,
         extra_headers: Mapping[str, str],
         body: _RequestBody | None,
+        *,
+        id_header: tuple[bytes, bytes],
+        idle_seconds: float,
     ) -> None:
-        headers = response_headers(response.raw_headers)
+        headers = response_headers(response.headers)
+        headers.append(id_header)
         for name, value in extra_headers.items():
             headers.append((name.encode("latin-1"), value.encode("latin-1")))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        if response.complete:
+            # The whole answer came with its headers (most API answers): one message.
+            await send({"type": "http.response.body", "body": response.take_body()})
+            response.release()
+            return
         watcher: asyncio.Task[None] | None = None
-        length = _declared_length(response.raw_headers)
+        length = _declared_length(response.headers)
         if (body is None or body.finished) and (length is None or length > _WATCH_ABOVE_BYTES):
             watcher = asyncio.create_task(_close_when_client_leaves(receive, response))
         try:
-            async for chunk in response.content.iter_any():
+            while chunk := await response.read(idle_seconds):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (OSError, TimeoutError) as exc:
             # Too late for an error response: ending without the final empty chunk makes
             # the server drop the connection, so the client sees a truncated body.
             if watcher is None or not watcher.done():
@@ -339,7 +357,7 @@ class HttpForwarder:
         response.release()
 
 
-async def _close_when_client_leaves(receive: Receive, response: aiohttp.ClientResponse) -> None:
+async def _close_when_client_leaves(receive: Receive, response: UpstreamResponse) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":

@@ -1,5 +1,5 @@
-"""The gateway's side of each upstream service: its breaker, retry budget and the one
-aiohttp session (connection pool) shared by all of them."""
+"""The gateway's side of each upstream service: its breaker and retry budget, the
+connection pool HTTP requests share and the aiohttp session WebSockets use."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import aiohttp
 
 from spotilike.gateway.balancing import LoadBalancer
 from spotilike.gateway.budget import RetryBudget
+from spotilike.gateway.proxy.connections import UpstreamPool
 from spotilike.gateway.settings import GatewaySettings
 from spotilike.kit.http import CircuitBreaker
 
@@ -20,6 +21,11 @@ class Upstreams:
         self._breakers: dict[str, CircuitBreaker] = {}
         self._budgets: dict[str, RetryBudget] = {}
         self._session: aiohttp.ClientSession | None = None
+        self.pool = UpstreamPool(
+            connect_timeout_seconds=settings.connect_timeout_seconds,
+            max_connections=settings.upstream_connection_limit,
+            idle_seconds=settings.upstream_idle_seconds,
+        )
 
     def breaker(self, service: str) -> CircuitBreaker:
         breaker = self._breakers.get(service)
@@ -48,7 +54,7 @@ class Upstreams:
         return budget
 
     def session(self) -> aiohttp.ClientSession:
-        """Created on first use, inside the server's event loop."""
+        """For WebSockets; created on first use, inside the server's event loop."""
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 limit=self.settings.upstream_connection_limit,
@@ -71,6 +77,7 @@ class Upstreams:
         return self._session
 
     async def aclose(self) -> None:
+        await self.pool.aclose()
         if self._session is not None:
             await self._session.close()
             self._session = None

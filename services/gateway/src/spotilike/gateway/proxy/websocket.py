@@ -20,7 +20,7 @@ from yarl import URL
 
 from spotilike.gateway.balancing import Lease
 from spotilike.gateway.proxy.admission import Admission
-from spotilike.gateway.proxy.headers import request_headers
+from spotilike.gateway.proxy.headers import RequestHead, request_headers
 from spotilike.gateway.proxy.upstreams import Upstreams
 from spotilike.gateway.routing import Route
 from spotilike.kit.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem
@@ -31,6 +31,7 @@ __all__ = ["WebSocketForwarder", "deny"]
 _log = structlog.get_logger(__name__)
 
 _POLICY_VIOLATION = 1008
+_MESSAGE_TOO_BIG = 1009
 
 
 async def deny(scope: Scope, send: Send, problem: Problem) -> None:
@@ -60,12 +61,14 @@ class WebSocketForwarder:
         self._admission = admission
         self._max_message = upstreams.settings.websocket_max_message_bytes
 
-    async def forward(self, scope: Scope, receive: Receive, send: Send, route: Route) -> None:
+    async def forward(
+        self, scope: Scope, receive: Receive, send: Send, route: Route, head: RequestHead
+    ) -> None:
         message = await receive()
         if message["type"] != "websocket.connect":
             return
         try:
-            upstream, lease, permit = await self._connect(scope, route)
+            upstream, lease, permit = await self._connect(scope, route, head)
         except Problem as problem:
             await deny(scope, send, problem)
             return
@@ -80,9 +83,9 @@ class WebSocketForwarder:
             permit.release()
 
     async def _connect(
-        self, scope: Scope, route: Route
+        self, scope: Scope, route: Route, head: RequestHead
     ) -> tuple[aiohttp.ClientWebSocketResponse, Lease, Permit]:
-        admitted = await self._admission.admit(scope, route, websocket=True)
+        admitted = await self._admission.admit(scope, route, head, websocket=True)
         service = route.service
         try:
             permit = self._upstreams.breaker(service).acquire()
@@ -105,6 +108,7 @@ class WebSocketForwarder:
             facts=admitted.facts,
             request_id=scope.get("state", {}).get("request_id"),
             identity=admitted.identity,
+            connection_tokens=head.connection_tokens,
             websocket=True,
         )
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
@@ -116,7 +120,7 @@ class WebSocketForwarder:
         try:
             upstream = await self._upstreams.session().ws_connect(
                 url,
-                headers=headers,
+                headers=[(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers],
                 protocols=tuple(scope.get("subprotocols", ())),
                 timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
                 max_msg_size=self._max_message,
@@ -155,10 +159,20 @@ class WebSocketForwarder:
                 if message["type"] == "websocket.disconnect":
                     await upstream.close(code=message.get("code", 1000))
                     return
-                if message.get("text") is not None:
-                    await upstream.send_str(message["text"])
-                elif message.get("bytes") is not None:
-                    await upstream.send_bytes(message["bytes"])
+                text: str | None = message.get("text")
+                data: bytes | None = message.get("bytes")
+                # The gateway's server (granian) has no message size limit of its own.
+                size = len(text.encode()) if text is not None else len(data or b"")
+                if size > self._max_message:
+                    # The client hears first: once the upstream is closed, the other
+                    # direction would pass on the upstream's own close code.
+                    await send({"type": "websocket.close", "code": _MESSAGE_TOO_BIG})
+                    await upstream.close(code=_MESSAGE_TOO_BIG)
+                    return
+                if text is not None:
+                    await upstream.send_str(text)
+                elif data is not None:
+                    await upstream.send_bytes(data)
 
         async def upstream_to_client() -> None:
             async for message in upstream:

@@ -1,0 +1,562 @@
+"""HTTP/1.1 to the upstream services: pooled keep-alive connections on asyncio protocols,
+with every answer parsed by llhttp (Node's parser, also uvicorn's) through httptools.
+
+Why not a client library: the proxy path sends one request and relays one answer, and
+the client was most of the gateway's cost. Behind the same minimal ASGI proxy on one
+machine (bench/gateway_proxy.py, docs/benchmarks.md), aiohttp's ClientSession relayed
+4.0k requests/s, pyreqwest 6.1k and httpx2 0.6k; this pool 11.5k. The part of HTTP that
+is hard to get right, parsing answers, stays with llhttp. What is written here is the
+framing of requests, the reuse of connections, flow control both ways and the connection
+limit.
+
+The rules:
+
+- A connection goes back to the pool only when its answer was read to the end, its
+  request body was sent whole and neither side asked to close. Reuse is last in, first
+  out. A connection idle for longer than ``idle_seconds`` is closed, not reused: uvicorn
+  closes idle connections after 5 s, and a request written into a closing connection is
+  lost.
+- A request body with the client's ``Content-Length`` goes as it is; one without goes
+  chunked. An answer that arrives while the body is still being sent is relayed, and the
+  connection is closed after it.
+- Up to 256 KiB of an answer is buffered. Past that, the socket stops reading until the
+  relay has caught up, and TCP slows the upstream down.
+- Answers to ``HEAD``, ``1xx``, ``204`` and ``304`` have no body. Interim ``1xx`` answers
+  are skipped, and an answer delimited by the connection closing ends at that close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import deque
+from collections.abc import AsyncIterable, Sequence
+from typing import Final, cast
+from urllib.parse import urlsplit
+
+import httptools
+
+__all__ = ["Deadline", "UpstreamConnectionError", "UpstreamPool", "UpstreamResponse"]
+
+_HIGH_WATER: Final = 256 * 1024
+_LOW_WATER: Final = 64 * 1024
+_NO_BODY_STATUSES: Final = frozenset({204, 304})
+
+
+class UpstreamConnectionError(ConnectionError):
+    """The upstream connection failed, or closed before the whole answer had arrived."""
+
+
+class Deadline:
+    """When, in event-loop time, the answer's headers must have arrived. The request
+    body's sender may push it later: a long upload is not a slow upstream."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+
+class _Origin:
+    __slots__ = ("host", "host_header", "idle", "key", "port", "tls")
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) origin: {base_url!r}")
+        self.key = base_url
+        self.host = parts.hostname
+        self.tls = parts.scheme == "https"
+        self.port = parts.port or (443 if self.tls else 80)
+        # Upstream origins come from configuration and discovery: plain ASCII host[:port].
+        self.host_header = parts.netloc.rsplit("@", 1)[-1].encode("ascii")
+        self.idle: deque[_Connection] = deque()
+
+
+def _request_head(
+    method: str,
+    target: str,
+    host: bytes,
+    headers: Sequence[tuple[bytes, bytes]],
+    framing: bytes,
+) -> bytes:
+    parts = [method.encode("ascii"), b" ", target.encode("latin-1"), b" HTTP/1.1\r\nHost: ", host]
+    for name, value in headers:
+        parts += (b"\r\n", name, b": ", value)
+    parts += (b"\r\n", framing, b"\r\n")
+    head = b"".join(parts)
+    # One line per header plus the request line, Host and the blank line (and the framing
+    # line): a CR or LF inside a name or value would split a line and smuggle a header.
+    lines = len(headers) + 3 + (1 if framing else 0)
+    if head.count(b"\n") != lines or head.count(b"\r") != lines:
+        raise ValueError("a request header contains CR or LF")
+    return head
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP connection and the exchange (request, then answer) it is carrying."""
+
+    def __init__(self, pool: UpstreamPool, origin: _Origin) -> None:
+        self._pool = pool
+        self.origin = origin
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self.closed = False
+        self.idle_since = 0.0
+        self._parser: httptools.HttpResponseParser | None = None
+        self._write_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._deadline_timer: asyncio.TimerHandle | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._reading_paused = False
+        self._head_only = False
+        self._has_head = False
+        self.complete = False
+        self._until_close = False
+        self._keep_alive = False
+        self._error: BaseException | None = None
+        self._head_waiter: asyncio.Future[None] | None = None
+        self._body_waiter: asyncio.Future[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._body_sent = True
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, but the same interface.
+        self._transport = cast("asyncio.Transport", transport)
+
+    def data_received(self, data: bytes) -> None:
+        parser = self._parser
+        if parser is None:
+            # Bytes nobody asked for, on an idle connection: it is not safe to reuse.
+            self.abort()
+            return
+        try:
+            parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(UpstreamConnectionError(f"unreadable answer from upstream: {exc}"))
+            self.abort()
+
+    def eof_received(self) -> bool | None:
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._mark_closed()
+        if self._until_close and self._has_head and self._error is None:
+            self._finish()
+        elif not self.complete:
+            self._fail(UpstreamConnectionError("the upstream closed the connection"))
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(UpstreamConnectionError("the upstream closed the connection"))
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # httptools callbacks
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        assert self._parser is not None
+        status = self._parser.get_status_code()
+        if 100 <= status < 200:
+            # An interim answer (100 Continue, 103 Early Hints): the real one follows.
+            self.headers = []
+            return
+        self.status = status
+        self._has_head = True
+        self._keep_alive = self._parser.should_keep_alive()
+        no_body = self._head_only or status in _NO_BODY_STATUSES
+        if not no_body:
+            self._until_close = not any(
+                name.lower() in (b"content-length", b"transfer-encoding")
+                for name, _ in self.headers
+            )
+        self._wake_head()
+        if self._head_only:
+            # llhttp would wait for the body the headers announce; HEAD has none.
+            self._parser = None
+            self._finish()
+
+    def on_body(self, body: bytes) -> None:
+        self._chunks.append(body)
+        self._buffered += len(body)
+        if self._buffered > _HIGH_WATER and not self._reading_paused:
+            self._reading_paused = True
+            if self._transport is not None:
+                self._transport.pause_reading()
+        self._wake_body()
+
+    def on_message_complete(self) -> None:
+        if not self._has_head:
+            return  # the end of an interim answer
+        self._finish()
+
+    # the exchange
+
+    async def exchange(
+        self,
+        head: bytes,
+        body: AsyncIterable[bytes] | None,
+        *,
+        chunked: bool,
+        head_only: bool,
+        deadline: Deadline,
+    ) -> None:
+        """Sends the request and returns once the answer's status and headers are in;
+        ``TimeoutError`` if they are not in by the deadline."""
+        self._reset()
+        self._head_only = head_only
+        self._parser = httptools.HttpResponseParser(self)
+        transport = self._transport
+        assert transport is not None
+        waiter = self._head_waiter = self._loop.create_future()
+        transport.write(head)
+        if body is not None:
+            self._body_sent = False
+            self._writer = self._loop.create_task(self._send_body(body, chunked=chunked))
+        # One timer, not asyncio.timeout(): this is every request's path and the
+        # context manager cost more than the rest of the exchange.
+        self._deadline_timer = self._loop.call_at(deadline.at, self._check_deadline, deadline)
+        try:
+            await waiter
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            if self._deadline_timer is not None:
+                self._deadline_timer.cancel()
+                self._deadline_timer = None
+            self._head_waiter = None
+
+    def _check_deadline(self, deadline: Deadline) -> None:
+        if deadline.at > self._loop.time():
+            self._deadline_timer = self._loop.call_at(deadline.at, self._check_deadline, deadline)
+            return
+        waiter = self._head_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(TimeoutError())
+
+    async def _send_body(self, body: AsyncIterable[bytes], *, chunked: bool) -> None:
+        transport = self._transport
+        assert transport is not None
+        try:
+            async for chunk in body:
+                if self.closed:
+                    return
+                if chunked:
+                    transport.writelines((b"%x\r\n" % len(chunk), chunk, b"\r\n"))
+                else:
+                    transport.write(chunk)
+                if self._write_paused:
+                    self._drain_waiter = self._loop.create_future()
+                    try:
+                        await self._drain_waiter
+                    finally:
+                        self._drain_waiter = None
+            if chunked and not self.closed:
+                transport.write(b"0\r\n\r\n")
+            self._body_sent = True
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            # The client's body failed (gone, stalled, too big) or the upstream closed:
+            # the request can't be completed, so neither can the exchange.
+            self._fail(UpstreamConnectionError(f"the request body could not be sent: {exc!r}"))
+            self.abort()
+
+    async def read(self, idle_seconds: float) -> bytes:
+        """The next part of the answer's body; ``b""`` once it has all been read."""
+        while True:
+            if self._chunks:
+                chunk = b"".join(self._chunks) if len(self._chunks) > 1 else self._chunks[0]
+                self._chunks.clear()
+                self._buffered = 0
+                if self._reading_paused and self._transport is not None and not self.closed:
+                    self._reading_paused = False
+                    self._transport.resume_reading()
+                return chunk
+            if self.complete:
+                return b""
+            if self._error is not None:
+                raise self._error
+            waiter = self._body_waiter = self._loop.create_future()
+            timer = self._loop.call_later(idle_seconds, _expire, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._body_waiter = None
+
+    def take_body(self) -> bytes:
+        """All of a complete answer's body, at once."""
+        chunk = b"".join(self._chunks)
+        self._chunks.clear()
+        self._buffered = 0
+        return chunk
+
+    def release(self) -> None:
+        """Back to the pool when the exchange ended cleanly, closed otherwise."""
+        reusable = (
+            self.complete
+            and not self._chunks
+            and self._body_sent
+            and not self._until_close
+            and self._keep_alive
+        )
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()
+            reusable = False
+        if not reusable or self.closed:
+            self.abort()
+            return
+        self._parser = None
+        self._pool.give_back(self)
+
+    def abort(self) -> None:
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()
+        if not self.closed:
+            self._mark_closed()
+            if self._transport is not None:
+                self._transport.abort()
+        if not self.complete:
+            self._fail(UpstreamConnectionError("the upstream connection was closed"))
+
+    def _mark_closed(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._pool.forget(self)
+
+    def _finish(self) -> None:
+        self.complete = True
+        self._wake_body()
+
+    def _fail(self, error: BaseException) -> None:
+        if self._error is None:
+            self._error = error
+        head, body = self._head_waiter, self._body_waiter
+        if head is not None and not head.done():
+            head.set_exception(self._error)
+        if body is not None and not body.done():
+            body.set_result(None)
+
+    def _wake_head(self) -> None:
+        waiter = self._head_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _wake_body(self) -> None:
+        waiter = self._body_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+class UpstreamResponse:
+    """An answer whose status and headers have arrived; its body is read from it."""
+
+    __slots__ = ("_connection", "headers", "status")
+
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+        self.status = connection.status
+        self.headers = connection.headers
+
+    @property
+    def complete(self) -> bool:
+        """The whole body has arrived (read it with ``take_body``)."""
+        return self._connection.complete
+
+    def take_body(self) -> bytes:
+        return self._connection.take_body()
+
+    async def read(self, idle_seconds: float) -> bytes:
+        """The next bytes of the body, ``b""`` at its end; ``TimeoutError`` after
+        ``idle_seconds`` of silence, ``UpstreamConnectionError`` if it breaks off."""
+        return await self._connection.read(idle_seconds)
+
+    def release(self) -> None:
+        """Done with it: the connection is reused if the exchange ended cleanly."""
+        self._connection.release()
+
+    def close(self) -> None:
+        """Abandon the answer and its connection (a waiting ``read`` raises)."""
+        self._connection.abort()
+
+
+class UpstreamPool:
+    """Keep-alive connections to every upstream origin, at most ``max_connections``."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout_seconds: float,
+        max_connections: int,
+        idle_seconds: float,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self._connect_timeout = connect_timeout_seconds
+        self._limit = max_connections
+        self._idle_seconds = idle_seconds
+        self._tls = tls
+        self._origins: dict[str, _Origin] = {}
+        self._open: set[_Connection] = set()
+        self._connecting = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._open) + self._connecting
+
+    def idle_connections(self, base_url: str) -> int:
+        origin = self._origins.get(base_url)
+        return 0 if origin is None else len(origin.idle)
+
+    async def request(
+        self,
+        base_url: str,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: AsyncIterable[bytes] | None = None,
+        *,
+        deadline: Deadline,
+        body_length_known: bool = False,
+    ) -> UpstreamResponse:
+        """Sends ``method target`` to ``base_url`` (``http://host:port``) and returns once
+        the answer's headers are in; ``TimeoutError`` when the deadline passes first.
+        ``headers`` must not contain Host or framing headers, except a Content-Length the
+        body matches (``body_length_known``)."""
+        origin = self._origins.get(base_url)
+        if origin is None:
+            origin = self._origins[base_url] = _Origin(base_url)
+        chunked = body is not None and not body_length_known
+        head = _request_head(
+            method,
+            target,
+            origin.host_header,
+            headers,
+            b"Transfer-Encoding: chunked\r\n" if chunked else b"",
+        )
+        loop = asyncio.get_running_loop()
+        connection = self._take_idle(origin, loop.time())
+        if connection is None:
+            async with asyncio.timeout_at(deadline.at):
+                connection = await self._acquire(origin)
+        await connection.exchange(
+            head, body, chunked=chunked, head_only=method == "HEAD", deadline=deadline
+        )
+        return UpstreamResponse(connection)
+
+    async def _acquire(self, origin: _Origin) -> _Connection:
+        """A new connection, once the limit allows one (or an idle one that came back)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if self.open_connections < self._limit or self._evict_one():
+                return await self._connect(origin)
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+            connection = self._take_idle(origin, loop.time())
+            if connection is not None:
+                return connection
+
+    def _take_idle(self, origin: _Origin, now: float) -> _Connection | None:
+        idle = origin.idle
+        while idle:
+            connection = idle.pop()
+            if connection.closed:
+                continue
+            if now - connection.idle_since > self._idle_seconds:
+                # The newest is too old, so all of them are.
+                connection.abort()
+                while idle:
+                    idle.pop().abort()
+                return None
+            return connection
+        return None
+
+    def _evict_one(self) -> bool:
+        """Closes the oldest idle connection of any origin, to make room."""
+        oldest: _Connection | None = None
+        for origin in self._origins.values():
+            if origin.idle and (oldest is None or origin.idle[0].idle_since < oldest.idle_since):
+                oldest = origin.idle[0]
+        if oldest is None:
+            return False
+        oldest.origin.idle.popleft()
+        oldest.abort()
+        return True
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
+        return self._tls
+
+    async def _connect(self, origin: _Origin) -> _Connection:
+        loop = asyncio.get_running_loop()
+        self._connecting += 1
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                _, connection = await loop.create_connection(
+                    lambda: _Connection(self, origin),
+                    origin.host,
+                    origin.port,
+                    ssl=self._tls_context() if origin.tls else None,
+                )
+        except TimeoutError:
+            raise UpstreamConnectionError(
+                f"connecting to {origin.key} took over {self._connect_timeout:g} s"
+            ) from None
+        finally:
+            self._connecting -= 1
+            self._wake_waiter()
+        self._open.add(connection)
+        return connection
+
+    def give_back(self, connection: _Connection) -> None:
+        connection.idle_since = asyncio.get_running_loop().time()
+        connection.origin.idle.append(connection)
+        self._wake_waiter()
+
+    def forget(self, connection: _Connection) -> None:
+        """A connection closed: it no longer counts against the limit."""
+        self._open.discard(connection)
+        self._wake_waiter()
+
+    def _wake_waiter(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def aclose(self) -> None:
+        for connection in list(self._open):
+            connection.abort()
+        for origin in self._origins.values():
+            origin.idle.clear()
