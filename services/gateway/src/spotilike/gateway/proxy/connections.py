@@ -28,6 +28,7 @@ The rules:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections import deque
 from collections.abc import AsyncIterable, Sequence
@@ -120,6 +121,7 @@ class _Connection(asyncio.Protocol):
         self.complete = False
         self._until_close = False
         self._keep_alive = False
+        self._answered_early = False
         self._error: BaseException | None = None
         self._head_waiter: asyncio.Future[None] | None = None
         self._body_waiter: asyncio.Future[None] | None = None
@@ -169,7 +171,10 @@ class _Connection(asyncio.Protocol):
     # httptools callbacks
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        # Fields after the head are chunked trailers: they would reach the client as
+        # headers (a trailing Content-Length, say), so they are dropped.
+        if not self._has_head:
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         assert self._parser is not None
@@ -181,12 +186,11 @@ class _Connection(asyncio.Protocol):
         self.status = status
         self._has_head = True
         self._keep_alive = self._parser.should_keep_alive()
-        no_body = self._head_only or status in _NO_BODY_STATUSES
-        if not no_body:
-            self._until_close = not any(
-                name.lower() in (b"content-length", b"transfer-encoding")
-                for name, _ in self.headers
-            )
+        # An answer that comes before the whole request was sent leaves the connection
+        # in an unknown state, whatever happens to the rest of the body.
+        self._answered_early = not self._body_sent
+        if not (self._head_only or status in _NO_BODY_STATUSES):
+            self._until_close = not _is_delimited(self.headers)
         self._wake_head()
         if self._head_only:
             # llhttp would wait for the body the headers announce; HEAD has none.
@@ -259,6 +263,8 @@ class _Connection(asyncio.Protocol):
             async for chunk in body:
                 if self.closed:
                     return
+                if not chunk:
+                    continue  # in chunked framing, an empty chunk ends the body
                 if chunked:
                     transport.writelines((b"%x\r\n" % len(chunk), chunk, b"\r\n"))
                 else:
@@ -318,6 +324,7 @@ class _Connection(asyncio.Protocol):
             and self._body_sent
             and not self._until_close
             and self._keep_alive
+            and not self._answered_early
         )
         if self._writer is not None and not self._writer.done():
             self._writer.cancel()
@@ -365,6 +372,20 @@ class _Connection(asyncio.Protocol):
         waiter = self._body_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+
+def _is_delimited(headers: Sequence[tuple[bytes, bytes]]) -> bool:
+    """Whether the answer's body has a length or chunked framing; without either it runs
+    until the upstream closes (RFC 9112 §6.3)."""
+    for name, value in headers:
+        lower = name.lower()
+        if lower == b"content-length":
+            return True
+        if lower == b"transfer-encoding" and value.rsplit(b",", 1)[-1].strip().lower() == (
+            b"chunked"
+        ):
+            return True
+    return False
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -478,6 +499,11 @@ class UpstreamPool:
             self._waiters.append(waiter)
             try:
                 await waiter
+            except BaseException:
+                # Woken, then cancelled before taking the slot: the next waiter gets it.
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_waiter()
+                raise
             finally:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
@@ -546,6 +572,8 @@ class UpstreamPool:
     def forget(self, connection: _Connection) -> None:
         """A connection closed: it no longer counts against the limit."""
         self._open.discard(connection)
+        with contextlib.suppress(ValueError):
+            connection.origin.idle.remove(connection)
         self._wake_waiter()
 
     def _wake_waiter(self) -> None:
