@@ -8,12 +8,11 @@ of it. Three (or four) targets, all on 127.0.0.1, each a single process:
 - D, direct: the upstream itself;
 - N, nginx: Debian's nginx, one worker, ``proxy_pass`` to the upstream with a keep-alive
   pool (``keepalive 64``, HTTP/1.1, ``Connection ""``) and X-Forwarded-For/Host set;
-- G, gateway: ``spotilike gateway serve`` (uvicorn, uvloop, httptools, one process) with a
+- G, gateway: ``spotilike gateway serve`` as shipped (granian, uvloop, one worker) with a
   public route without a rate limit to the upstream, so the figure is the proxy path
-  itself (routing, header rewriting, breaker, balancer, streaming relay, the kit's request
-  id / tracing / metrics middleware);
-- R, gateway under granian (``--servers uvicorn,granian``, when granian is importable:
-  ``uv run --with granian python bench/gateway_proxy.py``).
+  itself (routing, header rewriting, breaker, balancer, the upstream pool, request id
+  and metrics);
+- U, the same gateway app under uvicorn (uvloop, httptools), the other candidate server.
 
 The client is ``wrk`` (Debian), the same for every target: one thread, ``--connections``
 keep-alive connections for the throughput phase, one connection for the latency phase
@@ -21,9 +20,11 @@ keep-alive connections for the throughput phase, one connection for the latency 
 target in turn (D N G [R]), after one warm-up run; figures are medians over ``--runs``.
 nginx and wrk are installed with apt-get when missing (this needs root).
 
-Then ``--clients`` compares the upstream HTTP clients the proxy could use (aiohttp's
-ClientSession, and httpx2's AsyncClient when importable) from one process against the
-same upstream: requests/s at the same concurrency, alternated, median of ``--runs``.
+Then the upstream HTTP clients the proxy could use are compared from one process against
+the same upstream: the gateway's own pool (``spotilike.gateway.proxy.connections``),
+aiohttp's ClientSession, and httpx2's AsyncClient and pyreqwest's Client when importable
+(``uv run --with httpx2 --with pyreqwest ...``): requests/s at the same concurrency,
+alternated, median of ``--runs``.
 
     uv run python bench/gateway_proxy.py --runs 5 [--seconds 5] [--connections 32] [--json out.json]
 """
@@ -52,6 +53,8 @@ from typing import Any
 
 import aiohttp
 import httpx
+
+from spotilike.gateway.proxy.connections import Deadline, UpstreamPool
 
 BODY = json.dumps({"id": "0" * 16, "payload": "x" * 980})[:1024]
 
@@ -185,13 +188,13 @@ def _gateway_env(port: int, upstream: str) -> dict[str, str]:
 
 def _start_gateway(server: str, port: int, upstream: str) -> subprocess.Popen[bytes]:
     env = _gateway_env(port, upstream)
-    if server == "uvicorn":
+    if server == "granian":
         command = [sys.executable, "-c", "from spotilike.gateway.cli import app; app(['serve'])"]
     else:
         command = [
-            sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-            "--loop", "uvloop", "--log-level", "warning", "--no-ws",
+            sys.executable, "-m", "uvicorn", "--factory", "--host", "127.0.0.1",
+            "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+            "--no-access-log", "--no-server-header", "--log-level", "warning",
             "spotilike.gateway.app:create_gateway_app",
         ]  # fmt: skip
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
@@ -228,7 +231,24 @@ async def _client_rate(kind: str, url: str, *, concurrency: int, seconds: float)
     done = 0
     stop_at = time.monotonic() + seconds
 
-    if kind == "aiohttp":
+    if kind == "pool":
+        pool = UpstreamPool(connect_timeout_seconds=2, max_connections=256, idle_seconds=4)
+        origin, _, path = url.partition("/bench")
+        loop = asyncio.get_running_loop()
+
+        async def pooled() -> None:
+            nonlocal done
+            while time.monotonic() < stop_at:
+                deadline = Deadline(loop.time() + 10)
+                response = await pool.request(origin, "GET", "/bench" + path, [], deadline=deadline)
+                while await response.read(10):
+                    pass
+                response.release()
+                done += 1
+
+        await asyncio.gather(*(pooled() for _ in range(concurrency)))
+        await pool.aclose()
+    elif kind == "aiohttp":
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
 
             async def worker() -> None:
@@ -239,6 +259,21 @@ async def _client_rate(kind: str, url: str, *, concurrency: int, seconds: float)
                     done += 1
 
             await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elif kind == "pyreqwest":
+        from pyreqwest.client import ClientBuilder  # noqa: PLC0415 - optional
+
+        async with ClientBuilder().max_connections(concurrency).build() as reqwest:
+
+            async def fetch() -> None:
+                nonlocal done
+                while time.monotonic() < stop_at:
+                    async with reqwest.get(url).build_streamed() as response:
+                        reader = response.body_reader
+                        while await reader.read_chunk() is not None:
+                            pass
+                    done += 1
+
+            await asyncio.gather(*(fetch() for _ in range(concurrency)))
     else:
         import httpx2  # noqa: PLC0415 - optional, only with --with httpx2
 
@@ -260,7 +295,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--servers", default="uvicorn,granian")
+    parser.add_argument("--servers", default="granian,uvicorn")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.runs < 5:
@@ -268,9 +303,6 @@ def main() -> None:
     _ensure_tools()
 
     servers = [s for s in args.servers.split(",") if s]
-    if "granian" in servers and importlib.util.find_spec("granian") is None:
-        print("granian is not importable: skipping it (uv run --with granian ...)")
-        servers.remove("granian")
     workdir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     upstream_port, nginx_port = _free_port(), _free_port()
     processes: list[subprocess.Popen[bytes]] = []
@@ -300,7 +332,7 @@ def main() -> None:
             port = _free_port()
             processes.append(_start_gateway(server, port, upstream))
             _wait_ready(f"http://127.0.0.1:{port}/health/live", processes[-1])
-            key = "G" if server == "uvicorn" else "R"
+            key = "G" if server == "granian" else "U"
             targets.append(
                 Target(key, f"gateway ({server})", f"http://127.0.0.1:{port}/bench/item")
             )
@@ -314,9 +346,8 @@ def main() -> None:
                     target.latency.append(light)
             print(f"run {run}{' (warm-up)' if run == 0 else ''} done")
 
-        clients = ["aiohttp"]
-        if importlib.util.find_spec("httpx2") is not None:
-            clients.append("httpx2")
+        clients = ["pool", "aiohttp"]
+        clients += [c for c in ("httpx2", "pyreqwest") if importlib.util.find_spec(c) is not None]
         client_rates: dict[str, list[float]] = {kind: [] for kind in clients}
         for run in range(args.runs + 1):
             for kind in clients:

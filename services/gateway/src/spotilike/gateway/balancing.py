@@ -91,12 +91,15 @@ class Lease:
     """One request's hold on an instance; settle it once with :meth:`success`,
     :meth:`failure` or :meth:`release` (no verdict: the client went away)."""
 
-    __slots__ = ("_balancer", "_done", "service", "upstream")
+    __slots__ = ("_balancer", "_done", "_health", "service", "upstream")
 
-    def __init__(self, balancer: LoadBalancer, service: str, upstream: Upstream) -> None:
+    def __init__(
+        self, balancer: LoadBalancer, service: str, upstream: Upstream, health: _Health
+    ) -> None:
         self._balancer = balancer
         self.service = service
         self.upstream = upstream
+        self._health = health
         self._done = False
 
     def success(self) -> None:
@@ -112,7 +115,7 @@ class Lease:
         if self._done:
             return
         self._done = True
-        self._balancer._settle(self.service, self.upstream, ok)
+        self._balancer._settle(self.service, self.upstream, self._health, ok)
 
 
 class LoadBalancer:
@@ -158,11 +161,16 @@ class LoadBalancer:
         candidates = [u for u in offered if u.base_url not in exclude] if exclude else offered
         if not candidates:
             return None
-        now = self._clock()
-        healthy = [u for u in candidates if self._state(u).ejected_until <= now]
-        chosen = self._choose(service, healthy or candidates)
-        self._state(chosen).outstanding += 1
-        return Lease(self, service, chosen)
+        if len(candidates) == 1:
+            # Ejected or not, a lone instance is the one to try.
+            chosen = candidates[0]
+        else:
+            now = self._clock()
+            healthy = [u for u in candidates if self._state(u).ejected_until <= now]
+            chosen = self._choose(service, healthy or candidates)
+        health = self._state(chosen)
+        health.outstanding += 1
+        return Lease(self, service, chosen, health)
 
     def _choose(self, service: str, candidates: Sequence[Upstream]) -> Upstream:
         turn = self._turn.get(service, 0)
@@ -180,8 +188,7 @@ class LoadBalancer:
                 best, best_load = candidate, load
         return best
 
-    def _settle(self, service: str, upstream: Upstream, ok: bool | None) -> None:
-        health = self._state(upstream)
+    def _settle(self, service: str, upstream: Upstream, health: _Health, ok: bool | None) -> None:
         health.outstanding = max(0, health.outstanding - 1)
         if ok is None:
             return

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
+from types import MappingProxyType
 
 import structlog
 from prometheus_client import Counter
@@ -40,8 +41,10 @@ RATE_LIMIT_FAIL_OPEN = Counter(
 
 _log = structlog.get_logger(__name__)
 
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class Admitted:
     route: Route
     head: RequestHead
@@ -126,11 +129,13 @@ class Admission:
                 code="headers-too-large",
             )
         facts = self._facts(scope, head, websocket=websocket)
-        rate_headers = await self._check_rate(route, facts.client)
+        rate_headers = (
+            _NO_HEADERS if route.rate_limit is None else await self._check_rate(route, facts.client)
+        )
         identity = None
         method = "GET" if websocket else scope["method"]
-        token = _bearer(scope, head, websocket=websocket)
         if route.needs_token(method):
+            token = _bearer(scope, head, websocket=websocket)
             if token is None:
                 raise Unauthorized(
                     "This route needs a bearer access token.", code="auth/missing-token"

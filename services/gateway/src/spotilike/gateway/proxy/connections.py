@@ -104,7 +104,10 @@ class _Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
-        self._parser: httptools.HttpResponseParser | None = None
+        # One parser for the connection's life (llhttp reads one answer after another),
+        # replaced only after a HEAD, whose announced body never comes.
+        self._parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
+        self._busy = False
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._deadline_timer: asyncio.TimerHandle | None = None
@@ -136,7 +139,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         parser = self._parser
-        if parser is None:
+        if parser is None or not self._busy:
             # Bytes nobody asked for, on an idle connection: it is not safe to reuse.
             self.abort()
             return
@@ -226,7 +229,9 @@ class _Connection(asyncio.Protocol):
         ``TimeoutError`` if they are not in by the deadline."""
         self._reset()
         self._head_only = head_only
-        self._parser = httptools.HttpResponseParser(self)
+        if self._parser is None:
+            self._parser = httptools.HttpResponseParser(self)
+        self._busy = True
         transport = self._transport
         assert transport is not None
         waiter = self._head_waiter = self._loop.create_future()
@@ -332,7 +337,7 @@ class _Connection(asyncio.Protocol):
         if not reusable or self.closed:
             self.abort()
             return
-        self._parser = None
+        self._busy = False
         self._pool.give_back(self)
 
     def abort(self) -> None:

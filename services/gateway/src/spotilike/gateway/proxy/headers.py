@@ -12,6 +12,7 @@ anyone else it is replaced, so a client cannot plant addresses in it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Final
 
@@ -71,6 +72,8 @@ _WEBSOCKET_OWN: Final = frozenset(
 # uvicorn writes its own Date; a second one from upstream would make two. The request id
 # the client sees is the gateway's (the upstream echoes the same one).
 _RESPONSE_DROPPED: Final = HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
+# A DNS name has at most 253 characters; a longer Host is not worth a cache entry.
+_LONGEST_HOST: Final = 260
 _CONNECTION_OPTIONS: Final = frozenset({b"", b"close", b"keep-alive"})
 
 
@@ -183,41 +186,57 @@ def request_headers(
 ) -> list[tuple[bytes, bytes]]:
     """The headers sent upstream, as ``(name, value)`` pairs in their original order;
     ``connection_tokens`` are the names the client's Connection header listed."""
-    dropped = connection_tokens
-    chain = _Chain()
+    chain = _Chain() if facts.peer_trusted else None
     out: list[tuple[bytes, bytes]] = []
     for name, value in raw:
         lower = name.lower()
-        if lower in HOP_BY_HOP or lower in dropped or lower.startswith(IDENTITY_PREFIX):
+        if lower in HOP_BY_HOP or lower in connection_tokens or lower.startswith(IDENTITY_PREFIX):
             continue
         if websocket and lower in _WEBSOCKET_OWN:
             continue
         if lower in _REPLACED:
-            if facts.peer_trusted:
+            if chain is not None:
                 chain.take(lower, value.decode("latin-1"))
             continue
         out.append((name, value))
-
-    previous_xff, previous_forwarded = chain.forwarded_for, chain.forwarded
-    incoming_proto, incoming_host = chain.proto, chain.host
-    proto = incoming_proto or facts.proto
-    host = incoming_host or facts.host
-    xff = ", ".join([*previous_xff, facts.peer]) if previous_xff else facts.peer
-    node = f"for={_forwarded_node(facts.peer)};proto={facts.proto}"
-    if facts.host:
-        node += f';host="{facts.host}"'
-    forwarded = ", ".join([*previous_forwarded, node]) if previous_forwarded else node
-    out.append((b"X-Forwarded-For", xff.encode("latin-1")))
-    out.append((b"X-Forwarded-Proto", proto.encode("latin-1")))
-    if host:
-        out.append((b"X-Forwarded-Host", host.encode("latin-1")))
-    out.append((b"Forwarded", forwarded.encode("latin-1")))
+    if chain is None and (facts.host is None or len(facts.host) <= _LONGEST_HOST):
+        out += _new_chain(facts.peer, facts.proto, facts.host)
+    else:
+        out += _forwarding(facts, chain or _Chain())
     if request_id is not None:
         out.append((b"X-Request-ID", request_id.encode("latin-1")))
     if identity is not None:
         out.append((USER_ID_HEADER_BYTES, identity[0].encode("latin-1")))
         out.append((USER_ROLES_HEADER_BYTES, identity[1].encode("latin-1")))
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _new_chain(peer: str, proto: str, host: str | None) -> tuple[tuple[bytes, bytes], ...]:
+    """The forwarding headers for a client that sent none we may keep. The same few
+    clients send most requests, so they are built once per (address, scheme, host)."""
+    return _forwarding(
+        ForwardingFacts(peer=peer, client=peer, peer_trusted=False, proto=proto, host=host),
+        _Chain(),
+    )
+
+
+def _forwarding(facts: ForwardingFacts, chain: _Chain) -> tuple[tuple[bytes, bytes], ...]:
+    proto = chain.proto or facts.proto
+    host = chain.host or facts.host
+    xff = ", ".join([*chain.forwarded_for, facts.peer])
+    node = f"for={_forwarded_node(facts.peer)};proto={facts.proto}"
+    if facts.host:
+        node += f';host="{facts.host}"'
+    forwarded = ", ".join([*chain.forwarded, node])
+    headers = [
+        (b"X-Forwarded-For", xff.encode("latin-1")),
+        (b"X-Forwarded-Proto", proto.encode("latin-1")),
+    ]
+    if host:
+        headers.append((b"X-Forwarded-Host", host.encode("latin-1")))
+    headers.append((b"Forwarded", forwarded.encode("latin-1")))
+    return tuple(headers)
 
 
 def response_headers(raw: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
