@@ -17,8 +17,9 @@ of it. Three (or four) targets, all on 127.0.0.1, each a single process:
 The client is ``wrk`` (Debian), the same for every target: one thread, ``--connections``
 keep-alive connections for the throughput phase, one connection for the latency phase
 (so p50 there is the time one request takes, with no queueing). Each run measures every
-target in turn (D N G [R]), after one warm-up run; figures are medians over ``--runs``.
-nginx and wrk are installed with apt-get when missing (this needs root).
+target in turn (D N G U), after one warm-up run; figures are medians over ``--runs``.
+nginx (through ``bench/nginx.py``, as the other benches) and wrk are installed with apt-get
+when missing (this needs root).
 
 Then the upstream HTTP clients the proxy could use are compared from one process against
 the same upstream: the gateway's own pool (``spotilike.gateway.proxy.connections``),
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import json
 import os
@@ -44,7 +46,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,24 +54,13 @@ from typing import Any
 
 import aiohttp
 import httpx
+from nginx import ensure_nginx, nginx_server
 
 from spotilike.gateway.proxy.connections import Deadline, UpstreamPool
 
 BODY = json.dumps({"id": "0" * 16, "payload": "x" * 980})[:1024]
 
-UPSTREAM_CONF = """
-worker_processes 1;
-pid {dir}/upstream.pid;
-error_log {dir}/upstream-error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path {dir}/u-body;
-    proxy_temp_path {dir}/u-proxy;
-    fastcgi_temp_path {dir}/u-fastcgi;
-    uwsgi_temp_path {dir}/u-uwsgi;
-    scgi_temp_path {dir}/u-scgi;
+UPSTREAM_HTTP = """
     server {{
         listen 127.0.0.1:{port};
         location / {{
@@ -78,22 +68,9 @@ http {{
             return 200 '{body}';
         }}
     }}
-}}
 """
 
-PROXY_CONF = """
-worker_processes 1;
-pid {dir}/proxy.pid;
-error_log {dir}/proxy-error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path {dir}/p-body;
-    proxy_temp_path {dir}/p-proxy;
-    fastcgi_temp_path {dir}/p-fastcgi;
-    uwsgi_temp_path {dir}/p-uwsgi;
-    scgi_temp_path {dir}/p-scgi;
+PROXY_HTTP = """
     upstream backend {{
         server 127.0.0.1:{upstream_port};
         keepalive 64;
@@ -108,7 +85,6 @@ http {{
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         }}
     }}
-}}
 """
 
 
@@ -134,28 +110,14 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _ensure_tools() -> None:
-    missing = [tool for tool in ("nginx", "wrk") if shutil.which(tool) is None]
-    if not missing and Path("/usr/sbin/nginx").exists():
+def _ensure_wrk() -> None:
+    if shutil.which("wrk") is not None:
         return
     if os.geteuid() != 0:
-        sys.exit(f"missing {missing}: apt-get install nginx-light wrk (needs root)")
+        sys.exit("wrk is missing: apt-get install wrk (needs root)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light", "wrk"], check=True, env=env)
-
-
-def _nginx_binary() -> str:
-    return shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def _start_nginx(conf: str, directory: Path, name: str) -> subprocess.Popen[bytes]:
-    path = directory / f"{name}.conf"
-    path.write_text(conf)
-    return subprocess.Popen(
-        [_nginx_binary(), "-c", str(path), "-p", str(directory), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-    )
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -300,33 +262,25 @@ def main() -> None:
     args = parser.parse_args()
     if args.runs < 5:
         sys.exit("--runs must be at least 5 (the method: medians of >= 5 runs)")
-    _ensure_tools()
+    ensure_nginx()
+    _ensure_wrk()
 
     servers = [s for s in args.servers.split(",") if s]
-    workdir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     upstream_port, nginx_port = _free_port(), _free_port()
     processes: list[subprocess.Popen[bytes]] = []
-    try:
-        upstream = f"http://127.0.0.1:{upstream_port}"
-        processes.append(
-            _start_nginx(
-                UPSTREAM_CONF.format(dir=workdir, port=upstream_port, body=BODY),
-                workdir,
-                "upstream",
+    with contextlib.ExitStack() as stack:
+        upstream = stack.enter_context(
+            nginx_server(UPSTREAM_HTTP.format(port=upstream_port, body=BODY), port=upstream_port)
+        ).url
+        proxy = stack.enter_context(
+            nginx_server(
+                PROXY_HTTP.format(port=nginx_port, upstream_port=upstream_port), port=nginx_port
             )
-        )
-        _wait_ready(upstream + "/", processes[-1])
-        processes.append(
-            _start_nginx(
-                PROXY_CONF.format(dir=workdir, port=nginx_port, upstream_port=upstream_port),
-                workdir,
-                "proxy",
-            )
-        )
-        _wait_ready(f"http://127.0.0.1:{nginx_port}/", processes[-1])
+        ).url
+        stack.callback(_stop_all, processes)
         targets = [
             Target("D", "direct to the upstream", upstream + "/bench/item"),
-            Target("N", "nginx proxy_pass", f"http://127.0.0.1:{nginx_port}/bench/item"),
+            Target("N", "nginx proxy_pass", proxy + "/bench/item"),
         ]
         for server in servers:
             port = _free_port()
@@ -361,20 +315,21 @@ def main() -> None:
                 )
                 if run > 0:
                     client_rates[kind].append(rate)
-    finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-        shutil.rmtree(workdir, ignore_errors=True)
 
     report = _report(targets, client_rates, args)
     print(json.dumps(report, indent=2))
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2))
+
+
+def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in reversed(processes):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def _report(

@@ -25,8 +25,8 @@ def serve() -> None:
     """Serve the gateway (host, port, routes and upstreams from SPOTILIKE_GATEWAY_*).
 
     Under granian, not uvicorn like the other services: with its HTTP handling in Rust it
-    proxies about half as many requests again per process (bench/gateway_proxy.py,
-    docs/benchmarks.md), and every request of the platform passes here. It does not
+    proxies 20-60% more requests per process (bench/gateway_proxy.py, docs/benchmarks.md),
+    and every request of the platform passes here. It does not
     rewrite the client address from X-Forwarded-For (the gateway needs the real peer to
     build the forwarding chain, and resolves the client itself against
     ``SPOTILIKE_GATEWAY_TRUSTED_PROXIES``) and sends no Server header.
