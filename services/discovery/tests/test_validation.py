@@ -1,10 +1,14 @@
 """Bad registrations are refused with problem details and change nothing."""
 
+import json
 from typing import Any
 
 import httpx
 import pytest
 from discovery_support import JSON, registration
+
+from spotilike.discovery.app import create_discovery_app
+from spotilike.discovery.settings import DiscoverySettings
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +43,7 @@ async def _nothing_registered(registry: httpx.AsyncClient) -> bool:
         ({"leaseInfo": {"renewalIntervalInSecs": -1}}, "/instance/leaseInfo/renewalIntervalInSecs"),
         ({"app": "lower!"}, "/instance/app"),
         ({"lastDirtyTimestamp": "yesterday"}, "/instance/lastDirtyTimestamp"),
+        ({"lastDirtyTimestamp": False}, "/instance/lastDirtyTimestamp"),
     ],
 )
 async def test_an_invalid_field_is_a_422_naming_it(
@@ -119,3 +124,21 @@ async def test_bad_names_in_the_path_are_422(registry: httpx.AsyncClient, path: 
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["errors"][0]["in"] == "path"
+
+
+def test_the_openapi_document_describes_what_the_routes_answer() -> None:
+    """Found by a schemathesis run: the registration schema pointed at ``#/$defs/...``,
+    which an OpenAPI document does not have; reads answered XML the document did not list;
+    writes answer no body, not JSON; UNKNOWN was offered as a status override."""
+    document = create_discovery_app(DiscoverySettings()).openapi()
+    register = document["paths"]["/eureka/apps/{app}"]["post"]
+    body_schema = register["requestBody"]["content"]["application/json"]["schema"]
+    assert "$defs" not in json.dumps(body_schema)
+    assert body_schema["properties"]["instance"]["properties"]["app"]["pattern"]
+    read = document["paths"]["/eureka/apps/{app}"]["get"]["responses"]["200"]["content"]
+    assert set(read) == {"application/json", "application/xml"}
+    renew = document["paths"]["/eureka/apps/{app}/{instance_id}"]["put"]["responses"]["200"]
+    assert "content" not in renew
+    override = document["paths"]["/eureka/apps/{app}/{instance_id}/status"]["put"]
+    (value,) = [p for p in override["parameters"] if p["name"] == "value"]
+    assert set(value["schema"]["enum"]) == {"UP", "DOWN", "STARTING", "OUT_OF_SERVICE"}

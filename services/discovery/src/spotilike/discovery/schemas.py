@@ -71,6 +71,9 @@ def _flag(value: Any) -> Any:
 
 
 def _timestamp(value: Any) -> Any:
+    if isinstance(value, bool):
+        # pydantic would take it as 0 or 1.
+        raise ValueError("a timestamp is a number of milliseconds, not a boolean")  # noqa: TRY004 - pydantic reports ValueErrors
     return int(value) if isinstance(value, str) and value.isdigit() else value
 
 

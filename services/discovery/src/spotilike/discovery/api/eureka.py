@@ -8,7 +8,7 @@ preferred (:mod:`spotilike.discovery.api.codec`).
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from spotilike.discovery.api.access import require_reader, require_writer
-from spotilike.discovery.api.codec import eureka_response
+from spotilike.discovery.api.codec import JSON, XML, eureka_response
 from spotilike.discovery.schemas import APP_NAME_PATTERN, INSTANCE_ID_PATTERN, RegistrationIn
 from spotilike.discovery.service import Registry
 from spotilike.kit.app import state_dependency
@@ -41,16 +41,59 @@ _registry = state_dependency("registry", Registry)
 RegistryDep = Annotated[Registry, Depends(_registry)]
 App = Annotated[str, Path(pattern=APP_NAME_PATTERN)]
 InstanceId = Annotated[str, Path(pattern=INSTANCE_ID_PATTERN)]
-StatusValue = Annotated[InstanceStatus, Query(description="UP, DOWN, OUT_OF_SERVICE...")]
+# UNKNOWN is a status an instance can be in, not one to put it in.
+OverrideValue = Literal["UP", "DOWN", "STARTING", "OUT_OF_SERVICE"]
 Dirty = Annotated[int | None, Query(alias="lastDirtyTimestamp", ge=0, le=2**53)]
 
-_reads = APIRouter(dependencies=[Depends(require_reader)], responses=PROBLEMS(401, 406))
-_writes = APIRouter(dependencies=[Depends(require_writer)], responses=PROBLEMS(401))
+_EUREKA_DOCUMENT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Eureka's document: XML unless the Accept header prefers JSON.",
+        "content": {JSON: {"schema": {"type": "object"}}, XML: {"schema": {"type": "string"}}},
+    }
+}
+_NO_BODY: dict[int | str, dict[str, Any]] = {200: {"description": "Done; no body."}}
+
+_reads = APIRouter(
+    dependencies=[Depends(require_reader)],
+    responses=PROBLEMS(401, 406) | _EUREKA_DOCUMENT,
+    default_response_class=Response,
+)
+_writes = APIRouter(
+    dependencies=[Depends(require_writer)],
+    responses=PROBLEMS(401) | _NO_BODY,
+    default_response_class=Response,
+)
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` written in place. In an OpenAPI document a
+    ``#/$defs/...`` reference is resolved against the whole document, where there are no
+    such definitions, so clients and fuzzers could not read the body's schema. The route
+    reads its body itself (for its 415), so FastAPI does not put the model in components."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref")
+            if isinstance(reference, str) and reference.startswith("#/$defs/"):
+                return resolve(definitions[reference.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    inlined: dict[str, Any] = resolve(schema)
+    return inlined
+
 
 _REGISTRATION_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": RegistrationIn.model_json_schema()}},
+        "description": (
+            "Eureka's InstanceInfo in its JSON rendering. The renderings of other Eureka "
+            "clients are taken too: numbers and flags as strings, a bare port number."
+        ),
+        "content": {"application/json": {"schema": _inlined(RegistrationIn.model_json_schema())}},
     }
 }
 
@@ -124,9 +167,9 @@ async def override_status(
     app: App,
     instance_id: InstanceId,
     registry: RegistryDep,
-    value: Annotated[StatusValue, Query()],
+    value: Annotated[OverrideValue, Query(description="The status to hold the instance in.")],
 ) -> Response:
-    await registry.override_status(app=app, instance_id=instance_id, status=value)
+    await registry.override_status(app=app, instance_id=instance_id, status=InstanceStatus(value))
     return Response(status_code=200)
 
 
