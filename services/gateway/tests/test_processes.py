@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import threading
 import uuid
 from collections import Counter
@@ -21,6 +22,7 @@ from gateway_support import (
     RunningUpstream,
     gateway_process,
     make_settings,
+    raw_request,
     upstream_process,
 )
 
@@ -214,3 +216,66 @@ async def test_websockets_through_the_served_gateway(
     assert closing.data == 4000
     assert too_big.type is aiohttp.WSMsgType.CLOSE
     assert too_big.data == 1009
+
+
+def test_the_served_gateway_refuses_dot_segments_as_sent(
+    upstream: RunningUpstream, redis_url: str
+) -> None:
+    """The path check depends on how the server decodes the path it hands over, so it is
+    checked through granian too, with raw requests no client library normalises."""
+    targets = [
+        b"/catalog/../private/x",
+        b"/catalog/%2e%2e/private/x",
+        b"/catalog/%2E%2E%2Fprivate",
+        b"/catalog/..%5cprivate",
+        b"/open/a%00",
+    ]
+    with gateway_process(_gateway_env(upstream.url, redis_url)) as (gateway_url, _):
+        answers = {
+            target: raw_request(gateway_url, b"GET " + target + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+            for target in targets
+        }
+    refused = {target for target, answer in answers.items() if answer.startswith(b"HTTP/1.1 400 ")}
+    assert refused == set(targets), answers
+    assert all(b"application/problem+json" in answer for answer in answers.values())
+
+
+def test_the_served_gateway_closes_a_connection_whose_headers_never_end(
+    upstream: RunningUpstream, redis_url: str
+) -> None:
+    """Slowloris: headers trickling in are cut off after KEEP_ALIVE_SECONDS."""
+    env = _gateway_env(upstream.url, redis_url, SPOTILIKE_GATEWAY_KEEP_ALIVE_SECONDS="1")
+    with gateway_process(env) as (gateway_url, _):
+        host, port = gateway_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as connection:
+            connection.sendall(b"GET /open/x HTTP/1.1\r\nHost: t\r\n")
+            closed_by_server = False
+            for _ in range(20):
+                try:
+                    connection.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    closed_by_server = True
+                    break
+                connection.settimeout(1.0)
+                try:
+                    if connection.recv(65536) == b"":
+                        closed_by_server = True
+                        break
+                except TimeoutError:
+                    continue
+                except OSError:
+                    closed_by_server = True
+                    break
+    assert closed_by_server
+
+
+def test_the_served_gateway_refuses_oversized_headers(
+    upstream: RunningUpstream, redis_url: str
+) -> None:
+    env = _gateway_env(upstream.url, redis_url, SPOTILIKE_GATEWAY_MAX_HEADER_BYTES="4096")
+    with gateway_process(env) as (gateway_url, _):
+        answer = raw_request(
+            gateway_url,
+            b"GET /open/x HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 8192 + b"\r\n\r\n",
+        )
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
