@@ -12,12 +12,16 @@ of it. Three (or four) targets, all on 127.0.0.1, each a single process:
   public route without a rate limit to the upstream, so the figure is the proxy path
   itself (routing, header rewriting, breaker, balancer, the upstream pool, request id
   and metrics);
-- U, the same gateway app under uvicorn (uvloop, httptools), the other candidate server.
+- U, the same gateway app under uvicorn (uvloop, httptools), the other candidate server;
+- S (``--secured``), the shipped gateway on a route that needs a token and counts a rate
+  limit: every request verifies an RS256 token (the key served by the upstream nginx),
+  checks the kit's Valkey denylist and takes a moving-window hit in Valkey, at a limit the
+  bench never reaches. It needs the stack's Valkey (``uv run spotilike stack up``).
 
 The client is ``wrk`` (Debian), the same for every target: one thread, ``--connections``
 keep-alive connections for the throughput phase, one connection for the latency phase
 (so p50 there is the time one request takes, with no queueing). Each run measures every
-target in turn (D N G U), after one warm-up run; figures are medians over ``--runs``.
+target in turn (D N G U [S]), after one warm-up run; figures are medians over ``--runs``.
 nginx (through ``bench/nginx.py``, as the other benches) and wrk are installed with apt-get
 when missing (this needs root).
 
@@ -57,6 +61,7 @@ import httpx
 from nginx import ensure_nginx, nginx_server
 
 from spotilike.gateway.proxy.connections import Deadline, UpstreamPool
+from spotilike.tools.pytest_plugin import TokenIssuer
 
 BODY = json.dumps({"id": "0" * 16, "payload": "x" * 980})[:1024]
 
@@ -67,8 +72,14 @@ UPSTREAM_HTTP = """
             default_type application/json;
             return 200 '{body}';
         }}
+        location = /.well-known/jwks.json {{
+            default_type application/json;
+            return 200 '{jwks}';
+        }}
     }}
 """
+# The secured route's limit: counted like the real ones, never reached by the bench.
+SECURED_RATE_LIMIT = "100000000/minute"
 
 PROXY_HTTP = """
     upstream backend {{
@@ -100,6 +111,7 @@ class Target:
     key: str
     label: str
     url: str
+    headers: tuple[str, ...] = ()
     throughput: list[Sample] = field(default_factory=list)
     latency: list[Sample] = field(default_factory=list)
 
@@ -134,8 +146,20 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60)
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def _gateway_env(port: int, upstream: str) -> dict[str, str]:
-    route = {"prefix": "/", "service": "bench", "auth": "public", "rate_limit": None}
+def _gateway_env(port: int, upstream: str, *, secured: bool = False) -> dict[str, str]:
+    route: dict[str, Any] = {"prefix": "/", "service": "bench"}
+    if secured:
+        route |= {"auth": "required", "rate_limit": "bench"}
+        extra = {
+            "SPOTILIKE_GATEWAY_RATE_LIMITS": json.dumps({"bench": SECURED_RATE_LIMIT}),
+            "SPOTILIKE_GATEWAY_JWKS_URL": upstream + "/.well-known/jwks.json",
+            "SPOTILIKE_GATEWAY_JWT_ISSUER": TokenIssuer.issuer,
+            "SPOTILIKE_GATEWAY_JWT_AUDIENCE": TokenIssuer.audience,
+            "SPOTILIKE_GATEWAY_RATE_LIMIT_NAMESPACE": "bench-" + os.urandom(4).hex(),
+        }
+    else:
+        route |= {"auth": "public", "rate_limit": None}
+        extra = {}
     return {
         **os.environ,
         "SPOTILIKE_ENV": "test",
@@ -145,11 +169,14 @@ def _gateway_env(port: int, upstream: str) -> dict[str, str]:
         "SPOTILIKE_GATEWAY_UPSTREAMS": json.dumps({"bench": [upstream]}),
         "SPOTILIKE_GATEWAY_STATIC_DIR": "",
         "SPOTILIKE_GATEWAY_LOG_LEVEL": "WARNING",
+        **extra,
     }
 
 
-def _start_gateway(server: str, port: int, upstream: str) -> subprocess.Popen[bytes]:
-    env = _gateway_env(port, upstream)
+def _start_gateway(
+    server: str, port: int, upstream: str, *, secured: bool = False
+) -> subprocess.Popen[bytes]:
+    env = _gateway_env(port, upstream, secured=secured)
     if server == "granian":
         command = [sys.executable, "-c", "from spotilike.gateway.cli import app; app(['serve'])"]
     else:
@@ -167,9 +194,10 @@ _RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def _wrk(url: str, *, connections: int, seconds: int) -> Sample:
+def _wrk(url: str, *, connections: int, seconds: int, headers: tuple[str, ...] = ()) -> Sample:
+    header_options = [option for header in headers for option in ("-H", header)]
     result = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *header_options, url],
         capture_output=True,
         text=True,
         check=True,
@@ -258,6 +286,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--servers", default="granian,uvicorn")
+    parser.add_argument(
+        "--secured",
+        action="store_true",
+        help="also S: the shipped gateway with a token verified (RS256, Valkey denylist) "
+        "and a rate limit counted in Valkey on every request; needs the stack's Valkey",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.runs < 5:
@@ -266,11 +300,15 @@ def main() -> None:
     _ensure_wrk()
 
     servers = [s for s in args.servers.split(",") if s]
+    issuer = TokenIssuer()
     upstream_port, nginx_port = _free_port(), _free_port()
     processes: list[subprocess.Popen[bytes]] = []
     with contextlib.ExitStack() as stack:
         upstream = stack.enter_context(
-            nginx_server(UPSTREAM_HTTP.format(port=upstream_port, body=BODY), port=upstream_port)
+            nginx_server(
+                UPSTREAM_HTTP.format(port=upstream_port, body=BODY, jwks=json.dumps(issuer.jwks())),
+                port=upstream_port,
+            )
         ).url
         proxy = stack.enter_context(
             nginx_server(
@@ -290,11 +328,32 @@ def main() -> None:
             targets.append(
                 Target(key, f"gateway ({server})", f"http://127.0.0.1:{port}/bench/item")
             )
+        if args.secured:
+            port = _free_port()
+            processes.append(_start_gateway("granian", port, upstream, secured=True))
+            _wait_ready(f"http://127.0.0.1:{port}/health/live", processes[-1])
+            # One listener for the whole run: the token outlives it.
+            token = issuer.token("bench-listener", exp=int(time.time()) + 6 * 3600)
+            targets.append(
+                Target(
+                    "S",
+                    "gateway (granian), token and rate limit",
+                    f"http://127.0.0.1:{port}/bench/item",
+                    headers=(f"Authorization: Bearer {token}",),
+                )
+            )
 
         for run in range(args.runs + 1):
             for target in targets:
-                heavy = _wrk(target.url, connections=args.connections, seconds=args.seconds)
-                light = _wrk(target.url, connections=1, seconds=args.seconds)
+                heavy = _wrk(
+                    target.url,
+                    connections=args.connections,
+                    seconds=args.seconds,
+                    headers=target.headers,
+                )
+                light = _wrk(
+                    target.url, connections=1, seconds=args.seconds, headers=target.headers
+                )
                 if run > 0:
                     target.throughput.append(heavy)
                     target.latency.append(light)
