@@ -24,9 +24,10 @@ def gateway() -> None:
 def serve() -> None:
     """Serve the gateway (host, port, routes and upstreams from SPOTILIKE_GATEWAY_*).
 
-    Under granian, not uvicorn like the other services: with its HTTP handling in Rust it
-    proxies 20-60% more requests per process (bench/gateway_proxy.py, docs/benchmarks.md),
-    and every request of the platform passes here. It does not
+    Under granian, not uvicorn like the other services: with its HTTP handling in Rust
+    threads it proxied 29-61% more requests per process in three of four runs of
+    bench/gateway_proxy.py (docs/benchmarks.md; on a busy machine it can lose), and every
+    request of the platform passes here. It does not
     rewrite the client address from X-Forwarded-For (the gateway needs the real peer to
     build the forwarding chain, and resolves the client itself against
     ``SPOTILIKE_GATEWAY_TRUSTED_PROXIES``) and sends no Server header.
