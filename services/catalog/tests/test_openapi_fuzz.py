@@ -27,7 +27,6 @@ import httpx
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
 from schemathesis import Case, HookContext, Response
 from schemathesis.core import NOT_SET
 from schemathesis.core.failures import Failure
@@ -44,6 +43,7 @@ from spotilike.tools.pytest_plugin import (
     ScratchDatabase,
     TokenIssuer,
     drop_framing_headers,
+    fuzz_settings,
     served_in_thread,
 )
 
@@ -262,17 +262,9 @@ def caller_token(roles: tuple[str, ...], token_issuer: TokenIssuer) -> str:
 
 @pytest.mark.parametrize("roles", [("ADMIN", "USER"), ("USER",)], ids=["admin", "listener"])
 @schema.parametrize()
-@settings(
-    max_examples=25,
-    deadline=None,
-    # The rows are set up once per operation and identity, on purpose: each operation's
-    # examples share them, and no operation aims at rows another one changed.
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-    ],
-)
+# The rows are set up once per operation and identity, on purpose: each operation's
+# examples share them, and no operation aims at rows another one changed.
+@fuzz_settings()
 def test_catalog_api_conforms_to_its_openapi(
     case: Case,
     catalog_server: str,

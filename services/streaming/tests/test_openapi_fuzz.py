@@ -21,7 +21,6 @@ import httpx
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
 from schemathesis import Case, HookContext, Response
 from schemathesis.core.failures import Failure
 from schemathesis.openapi.checks import RejectedPositiveData
@@ -34,6 +33,7 @@ from spotilike.tools.pytest_plugin import (
     ScratchDatabase,
     TokenIssuer,
     drop_framing_headers,
+    fuzz_settings,
     served_in_thread,
 )
 
@@ -143,15 +143,7 @@ def fuzzer() -> Iterator[requests.Session]:
 
 
 @schema.parametrize()
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-    ],
-)
+@fuzz_settings()
 def test_streaming_api_conforms_to_its_openapi(
     case: Case,
     streaming_server: str,

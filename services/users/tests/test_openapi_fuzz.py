@@ -42,7 +42,12 @@ from oauth_servers.fixtures import GitHubProvider, OidcProvider, oauth_settings_
 from users_support import BROWSER_UA, PASSWORD, make_admin, random_loopback, unique_email
 
 from spotilike.kit.errors import PROBLEM_TYPE_BASE
-from spotilike.tools.pytest_plugin import ScratchDatabase, drop_framing_headers, served_in_thread
+from spotilike.tools.pytest_plugin import (
+    ScratchDatabase,
+    drop_framing_headers,
+    fuzz_settings,
+    served_in_thread,
+)
 from spotilike.users.app import create_users_app
 from spotilike.users.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from spotilike.users.settings import UsersSettings
@@ -264,18 +269,10 @@ def fuzzer() -> Iterator[requests.Session]:
 
 
 @schema.parametrize()
-@settings(
-    max_examples=40,
-    deadline=None,
-    # The server and the accounts are set up once per operation, on purpose: each
-    # operation's examples share them, and no operation sees what another one changed.
-    # Examples are real HTTP round trips, some with an Argon2 hash, hence too_slow.
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-    ],
-)
+# The server and the accounts are set up once per operation, on purpose: each
+# operation's examples share them, and no operation sees what another one changed.
+# Examples are real HTTP round trips, some with an Argon2 hash, hence too_slow.
+@fuzz_settings(40)
 def test_users_api_conforms_to_its_openapi(
     case: Case, users_server: str, identities: Identities, fuzzer: requests.Session
 ) -> None:

@@ -30,6 +30,7 @@ import pytest
 import uvicorn
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from jwt.algorithms import RSAAlgorithm
 
@@ -336,6 +337,23 @@ def token_issuer() -> TokenIssuer:
 # shared: a slow example says nothing about the code. Tests keep their example counts.
 hypothesis_settings.register_profile("spotilike", deadline=None)
 hypothesis_settings.load_profile("spotilike")
+
+
+def fuzz_settings(max_examples: int = 25) -> hypothesis_settings:
+    """Hypothesis settings for a schemathesis run against a served app. Its server and data
+    are set up once per operation on purpose (function_scoped_fixture), every example is
+    a real HTTP round trip (too_slow), and tight schemas reject many drawn examples
+    (filter_too_much)."""
+    return hypothesis_settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+        ],
+    )
+
 
 TIERS = ("unit", "integration", "e2e")
 
