@@ -41,7 +41,7 @@ from spotilike.gateway.routing import Route
 from spotilike.kit.errors import Problem
 from spotilike.kit.http import IDEMPOTENT_METHODS, CircuitOpenError, Permit
 
-__all__ = ["UPSTREAM_OUTCOMES", "HttpForwarder"]
+__all__ = ["UPSTREAM_OUTCOMES", "HttpForwarder", "upstream_target"]
 
 UPSTREAM_OUTCOMES = Counter(
     "spotilike_gateway_upstream_attempts_total",
@@ -140,7 +140,9 @@ def _outgoing_headers(scope: Scope, admitted: Admitted) -> list[tuple[bytes, byt
     )
 
 
-def _upstream_target(scope: Scope, route: Route) -> str:
+def upstream_target(scope: Scope, route: Route) -> str:
+    """The request target sent upstream: the path as received (still percent-encoded),
+    without the route's prefix when it strips it, and the query."""
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
     target = route.upstream_path(raw_path.decode("latin-1"))
     query: bytes = scope.get("query_string", b"")
@@ -219,7 +221,7 @@ class HttpForwarder:
         retryable = body is None and method in IDEMPOTENT_METHODS
         attempts_allowed = self._max_attempts if retryable else 1
         headers = _outgoing_headers(scope, admitted)
-        target = _upstream_target(scope, route)
+        target = upstream_target(scope, route)
         budget = self._upstreams.budget(service)
         budget.record_request()
         deadline = Deadline(asyncio.get_running_loop().time() + route.timeout_seconds)

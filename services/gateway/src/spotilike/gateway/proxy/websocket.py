@@ -21,6 +21,7 @@ from yarl import URL
 from spotilike.gateway.balancing import Lease
 from spotilike.gateway.proxy.admission import Admission
 from spotilike.gateway.proxy.headers import RequestHead, request_headers
+from spotilike.gateway.proxy.http import upstream_target
 from spotilike.gateway.proxy.upstreams import Upstreams
 from spotilike.gateway.routing import Route
 from spotilike.kit.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem
@@ -111,12 +112,7 @@ class WebSocketForwarder:
             connection_tokens=head.connection_tokens,
             websocket=True,
         )
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        target = route.upstream_path(raw_path.decode("latin-1"))
-        query: bytes = scope.get("query_string", b"")
-        if query:
-            target += "?" + query.decode("latin-1")
-        url = URL(lease.upstream.base_url + target, encoded=True)
+        url = URL(lease.upstream.base_url + upstream_target(scope, route), encoded=True)
         try:
             upstream = await self._upstreams.session().ws_connect(
                 url,
