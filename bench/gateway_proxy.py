@@ -45,7 +45,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -58,7 +57,7 @@ from typing import Any
 
 import aiohttp
 import httpx
-from nginx import ensure_nginx, nginx_server
+from nginx import apt_install, ensure_nginx, nginx_server, stop
 
 from spotilike.gateway.proxy.connections import Deadline, UpstreamPool
 from spotilike.tools.pytest_plugin import TokenIssuer
@@ -120,16 +119,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _ensure_wrk() -> None:
-    if shutil.which("wrk") is not None:
-        return
-    if os.geteuid() != 0:
-        sys.exit("wrk is missing: apt-get install wrk (needs root)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -297,12 +286,12 @@ def main() -> None:
     if args.runs < 5:
         sys.exit("--runs must be at least 5 (the method: medians of >= 5 runs)")
     ensure_nginx()
-    _ensure_wrk()
+    if shutil.which("wrk") is None:
+        apt_install("wrk")
 
     servers = [s for s in args.servers.split(",") if s]
     issuer = TokenIssuer()
     upstream_port, nginx_port = _free_port(), _free_port()
-    processes: list[subprocess.Popen[bytes]] = []
     with contextlib.ExitStack() as stack:
         upstream = stack.enter_context(
             nginx_server(
@@ -315,23 +304,25 @@ def main() -> None:
                 PROXY_HTTP.format(port=nginx_port, upstream_port=upstream_port), port=nginx_port
             )
         ).url
-        stack.callback(_stop_all, processes)
         targets = [
             Target("D", "direct to the upstream", upstream + "/bench/item"),
             Target("N", "nginx proxy_pass", proxy + "/bench/item"),
         ]
         for server in servers:
             port = _free_port()
-            processes.append(_start_gateway(server, port, upstream))
-            _wait_ready(f"http://127.0.0.1:{port}/health/live", processes[-1])
+            # The stack unwinds last in, first out: gateways stop before their upstream.
+            gateway = _start_gateway(server, port, upstream)
+            stack.callback(stop, gateway)
+            _wait_ready(f"http://127.0.0.1:{port}/health/live", gateway)
             key = "G" if server == "granian" else "U"
             targets.append(
                 Target(key, f"gateway ({server})", f"http://127.0.0.1:{port}/bench/item")
             )
         if args.secured:
             port = _free_port()
-            processes.append(_start_gateway("granian", port, upstream, secured=True))
-            _wait_ready(f"http://127.0.0.1:{port}/health/live", processes[-1])
+            gateway = _start_gateway("granian", port, upstream, secured=True)
+            stack.callback(stop, gateway)
+            _wait_ready(f"http://127.0.0.1:{port}/health/live", gateway)
             # One listener for the whole run: the token outlives it.
             token = issuer.token("bench-listener", exp=int(time.time()) + 6 * 3600)
             targets.append(
@@ -379,16 +370,6 @@ def main() -> None:
     print(json.dumps(report, indent=2))
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2))
-
-
-def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in reversed(processes):
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def _report(

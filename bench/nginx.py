@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["NginxServer", "ensure_nginx", "nginx_server", "nginx_static"]
+__all__ = ["NginxServer", "apt_install", "ensure_nginx", "nginx_server", "nginx_static", "stop"]
 
 PACKAGE = "nginx"
 MIME_TYPES = Path("/etc/nginx/mime.types")
@@ -101,17 +101,22 @@ def ensure_nginx() -> str:
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if Path(binary).is_file() and MIME_TYPES.is_file():
         return binary
+    apt_install(PACKAGE)
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def apt_install(package: str) -> None:
+    """Installs a Debian package the benches run (nginx, wrk); exits when not root."""
     if os.geteuid() != 0:
-        raise SystemExit(f"nginx is not installed: apt-get install {PACKAGE} (needs root)")
+        raise SystemExit(f"{package} is not installed: apt-get install {package} (needs root)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
     subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", PACKAGE],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
         check=True,
         env=env,
         timeout=600,
     )
-    return shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 @contextmanager
@@ -141,7 +146,7 @@ def nginx_server(http: str, *, port: int, workers: int = 1) -> Iterator[NginxSer
         _wait_listening(server)
         yield server
     finally:
-        _stop(process)
+        stop(process)
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -172,10 +177,12 @@ def _wait_listening(server: NginxServer) -> None:
     raise SystemExit(f"nginx did not listen on {server.port} within {START_TIMEOUT:.0f}s")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after the stop timeout."""
     if process.poll() is not None:
         return
-    # SIGTERM is nginx's fast shutdown: the master stops its workers and exits.
+    # SIGTERM is nginx's fast shutdown (the master stops its workers and exits), and what
+    # the other servers the benches start stop on.
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=STOP_TIMEOUT)
