@@ -4,20 +4,18 @@ through the real pipeline, and a listener plays it with a real HLS client."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import imageio_ffmpeg
 import pytest
 from e2e_support import PASSWORD, Platform, bearer, link_in_mail, log_in, sign_up
 
 from spotilike.contracts.events.playback import PlaybackEndedV1, PlaybackStartedV1
 from spotilike.kit.events import CloudEvent
 from spotilike.tools.demo.music import DemoSong, write_ogg
-from spotilike.tools.probes import eventually, find_event
+from spotilike.tools.probes import PCM_BYTES_PER_SECOND, decode_hls, eventually, find_event
 
 pytestmark = pytest.mark.e2e
 
@@ -129,33 +127,11 @@ async def test_artist_publishes_and_a_listener_plays_through_the_gateway(
         await eventually(playable, seconds=30, interval=0.5)
 
     decoded = await asyncio.to_thread(
-        subprocess.run,
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-nostdin",
-            "-v",
-            "error",
-            "-headers",
-            f"Authorization: Bearer {listener}\r\n",
-            "-i",
-            f"{platform.base_url}/stream/{track_id}/master.m3u8",
-            "-map",
-            "0:a:0",
-            "-f",
-            "s16le",
-            "-ac",
-            "2",
-            "-ar",
-            "44100",
-            "pipe:1",
-        ],
-        capture_output=True,
-        timeout=120,
-        check=False,
+        decode_hls, f"{platform.base_url}/stream/{track_id}/master.m3u8", token=listener
     )
     assert decoded.returncode == 0, decoded.stderr.decode()
     assert decoded.stderr == b""
-    assert abs(len(decoded.stdout) / (44_100 * 4) - SONG_SECONDS) < 0.2
+    assert abs(len(decoded.stdout) / PCM_BYTES_PER_SECOND - SONG_SECONDS) < 0.2
 
     session = str(uuid.uuid4())
     async with platform.client() as http:

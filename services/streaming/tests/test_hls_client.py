@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-import imageio_ffmpeg
 import pytest
 from streaming_support import MEDIA_SECONDS, put_track
 
+from spotilike.tools.probes import PCM_BYTES_PER_SECOND, decode_hls
 from spotilike.tools.pytest_plugin import ScratchDatabase, TokenIssuer, served_in_thread
 
 pytestmark = pytest.mark.integration
-
-PCM_BYTES_PER_SECOND = 44_100 * 2 * 2
 
 
 @pytest.mark.parametrize("variant", [0, 1, 2])
@@ -29,31 +26,8 @@ def test_ffmpeg_decodes_every_variant_of_the_whole_track_without_errors(
     track = asyncio.run(put_track(streaming_database))
     token = token_issuer.token(str(uuid.uuid4()))
     with served_in_thread(make_app()) as base_url:
-        decoded = subprocess.run(
-            [
-                imageio_ffmpeg.get_ffmpeg_exe(),
-                "-nostdin",
-                "-v",
-                "error",
-                "-headers",
-                f"Authorization: Bearer {token}\r\n",
-                "-protocol_whitelist",
-                "http,tcp,hls",
-                "-i",
-                f"{base_url}/stream/{track}/master.m3u8",
-                "-map",
-                f"0:p:{variant}:a",
-                "-f",
-                "s16le",
-                "-ac",
-                "2",
-                "-ar",
-                "44100",
-                "pipe:1",
-            ],
-            capture_output=True,
-            timeout=120,
-            check=False,
+        decoded = decode_hls(
+            f"{base_url}/stream/{track}/master.m3u8", token=token, stream=f"0:p:{variant}:a"
         )
     assert decoded.returncode == 0, decoded.stderr.decode()
     assert decoded.stderr == b""

@@ -2,16 +2,19 @@
 
 ``publish_event`` puts an event on Kafka exactly as a producing service would (CloudEvents
 binary mode), ``collect_events`` reads what a service emitted, ``eventually`` waits
-for an asynchronous effect without a fixed sleep, and ``schema_drift`` lists what a
-migrated database lacks or has beyond a service's models.
+for an asynchronous effect without a fixed sleep, ``schema_drift`` lists what a
+migrated database lacks or has beyond a service's models, and ``decode_hls`` plays a
+stream with FFmpeg as an HLS client would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 
+import imageio_ffmpeg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -21,7 +24,36 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from spotilike.contracts.events.base import EventData
 from spotilike.kit.events import CloudEvent
 
-__all__ = ["collect_events", "eventually", "find_event", "publish_event", "schema_drift"]
+__all__ = [
+    "PCM_BYTES_PER_SECOND",
+    "collect_events",
+    "decode_hls",
+    "eventually",
+    "find_event",
+    "publish_event",
+    "schema_drift",
+]
+
+PCM_BYTES_PER_SECOND = 44_100 * 2 * 2
+"""What ``decode_hls`` puts out per second of audio: 44.1 kHz, stereo, 16 bits."""
+
+
+def decode_hls(
+    master_url: str, *, token: str, stream: str = "0:a:0"
+) -> subprocess.CompletedProcess[bytes]:
+    """Plays ``master_url`` with FFmpeg, sending ``token`` as a bearer token on every
+    request, and decodes the ``stream`` it selects (``-map``) to raw PCM: ``stdout`` is
+    the audio, ``stderr`` FFmpeg's errors."""
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error",
+        "-headers", f"Authorization: Bearer {token}\r\n",
+        "-protocol_whitelist", "http,tcp,hls",
+        "-i", master_url, "-map", stream,
+        "-f", "s16le", "-ac", "2", "-ar", "44100", "pipe:1",
+    ]  # fmt: skip
+    return subprocess.run(  # noqa: S603 - the bundled FFmpeg, argv built here, no shell
+        command, capture_output=True, timeout=120, check=False
+    )
 
 
 async def publish_event(
