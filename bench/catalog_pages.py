@@ -52,7 +52,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -69,6 +68,7 @@ from typing import Any, TypeVar
 import aiohttp
 import asyncpg
 from aiohttp import web
+from measure import cpu_seconds, free_port, log_tail, percentile_ms
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from rich.console import Console
@@ -141,39 +141,11 @@ class Load:
     server_cpu_s: float
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system, all threads) of process ``pid`` so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        # Fields after the command name, which is in parentheses and may hold spaces.
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _percentile_ms(samples: list[float], percent: int) -> float:
-    if len(samples) < 2:
-        return samples[0] * 1000 if samples else float("nan")
-    return statistics.quantiles(samples, n=100, method="inclusive")[percent - 1] * 1000
-
-
 async def _bounded(work: Awaitable[_T], what: str) -> _T:
     try:
         return await asyncio.wait_for(work, PHASE_TIMEOUT)
     except TimeoutError:
         raise SystemExit(f"{what} did not finish within {PHASE_TIMEOUT:.0f}s") from None
-
-
-def _log_tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def _server_env(
@@ -206,7 +178,7 @@ def _server_env(
 
 
 def spawn_server(name: str, env: dict[str, str], log_dir: Path) -> Server:
-    port = _free_port()
+    port = free_port()
     log_path = log_dir / f"catalog-{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -241,7 +213,7 @@ async def wait_until_live(server: Server) -> None:
             if server.process.poll() is not None:
                 raise SystemExit(
                     f"the catalog app ({server.name}) exited with {server.process.returncode}:\n"
-                    + _log_tail(server.log_path)
+                    + log_tail(server.log_path)
                 )
             try:
                 async with session.get(server.base_url + "/health/live") as response:
@@ -252,7 +224,7 @@ async def wait_until_live(server: Server) -> None:
             await asyncio.sleep(0.1)
     raise SystemExit(
         f"the catalog app ({server.name}) was not live within {STARTUP_TIMEOUT:.0f}s:\n"
-        + _log_tail(server.log_path)
+        + log_tail(server.log_path)
     )
 
 
@@ -277,7 +249,7 @@ async def serve_jwks(issuer: TokenIssuer) -> tuple[web.AppRunner, str]:
     app.router.add_get("/.well-known/jwks.json", jwks)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner, f"http://127.0.0.1:{port}/.well-known/jwks.json"
 
@@ -435,11 +407,11 @@ async def page_load(
                     raise SystemExit(f"GET {url} answered {response.status}")
             latencies.append(time.perf_counter() - started)
 
-    cpu_before = _cpu_seconds(server.process.pid)
+    cpu_before = cpu_seconds(server.process.pid)
     started = time.perf_counter()
     await _bounded(asyncio.gather(*(client() for _ in range(clients))), f"the load on {url}")
     elapsed = time.perf_counter() - started
-    return Load(latencies, elapsed, _cpu_seconds(server.process.pid) - cpu_before)
+    return Load(latencies, elapsed, cpu_seconds(server.process.pid) - cpu_before)
 
 
 async def measure(
@@ -468,8 +440,8 @@ async def measure(
             f"{len(load.latencies)} requests; the variant did not take the path it claims"
         )
     rate = len(load.latencies) / load.seconds
-    p50 = _percentile_ms(load.latencies, 50)
-    p99 = _percentile_ms(load.latencies, 99)
+    p50 = percentile_ms(load.latencies, 50)
+    p99 = percentile_ms(load.latencies, 99)
     cpu_ms = load.server_cpu_s * 1000 / len(load.latencies)
     if results is not None:
         results.requests_per_s.append(rate)
@@ -531,7 +503,7 @@ async def bench(args: argparse.Namespace) -> dict[str, VariantResults]:
         await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
         await wait_for_replica(endpoints.postgres_dsn, endpoints.postgres_replica_dsn)
         log_dir = Path(tempfile.mkdtemp(prefix="bench-catalog-"))
-        nowhere = f"127.0.0.1:{_free_port()}"
+        nowhere = f"127.0.0.1:{free_port()}"
         common = {
             "database_url": database_url,
             "redis_url": endpoints.redis_url,

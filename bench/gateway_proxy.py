@@ -45,7 +45,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,6 +56,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+from measure import free_port
 from nginx import apt_install, ensure_nginx, nginx_server, stop
 
 from spotilike.gateway.proxy.connections import Deadline, UpstreamPool
@@ -113,12 +113,6 @@ class Target:
     headers: tuple[str, ...] = ()
     throughput: list[Sample] = field(default_factory=list)
     latency: list[Sample] = field(default_factory=list)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -291,7 +285,7 @@ def main() -> None:
 
     servers = [s for s in args.servers.split(",") if s]
     issuer = TokenIssuer()
-    upstream_port, nginx_port = _free_port(), _free_port()
+    upstream_port, nginx_port = free_port(), free_port()
     with contextlib.ExitStack() as stack:
         upstream = stack.enter_context(
             nginx_server(
@@ -309,7 +303,7 @@ def main() -> None:
             Target("N", "nginx proxy_pass", proxy + "/bench/item"),
         ]
         for server in servers:
-            port = _free_port()
+            port = free_port()
             # The stack unwinds last in, first out: gateways stop before their upstream.
             gateway = _start_gateway(server, port, upstream)
             stack.callback(stop, gateway)
@@ -319,7 +313,7 @@ def main() -> None:
                 Target(key, f"gateway ({server})", f"http://127.0.0.1:{port}/bench/item")
             )
         if args.secured:
-            port = _free_port()
+            port = free_port()
             gateway = _start_gateway("granian", port, upstream, secured=True)
             stack.callback(stop, gateway)
             _wait_ready(f"http://127.0.0.1:{port}/health/live", gateway)

@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from measure import cpu_seconds
+
 __all__ = ["NginxServer", "apt_install", "ensure_nginx", "nginx_server", "nginx_static", "stop"]
 
 PACKAGE = "nginx"
@@ -192,10 +194,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _cpu_seconds(pid: int) -> float:
+    """A worker that has exited counts nothing more."""
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            # Fields after the command name, which is in parentheses and may hold spaces.
-            fields = stat.read().rpartition(")")[2].split()
+        return cpu_seconds(pid)
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -62,7 +62,6 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -81,6 +80,7 @@ import aiohttp
 import asyncpg
 import imageio_ffmpeg
 from aiohttp import web
+from measure import cpu_seconds, free_port, log_tail, percentile_ms
 from nginx import ensure_nginx, nginx_static
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -183,39 +183,11 @@ class Media:
     """``<kbps>/<segment name>`` to its size in bytes."""
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system, all threads) of process ``pid`` so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        # Fields after the command name, which is in parentheses and may hold spaces.
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _percentile_ms(samples: list[float], percent: int) -> float:
-    if len(samples) < 2:
-        return samples[0] * 1000 if samples else float("nan")
-    return statistics.quantiles(samples, n=100, method="inclusive")[percent - 1] * 1000
-
-
 async def _bounded(work: Awaitable[_T], what: str) -> _T:
     try:
         return await asyncio.wait_for(work, PHASE_TIMEOUT)
     except TimeoutError:
         raise SystemExit(f"{what} did not finish within {PHASE_TIMEOUT:.0f}s") from None
-
-
-def _log_tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def _ffmpeg(*arguments: str, cwd: Path) -> None:
@@ -270,7 +242,7 @@ async def serve_jwks(issuer: TokenIssuer) -> tuple[web.AppRunner, str]:
     app.router.add_get("/.well-known/jwks.json", jwks)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner, f"http://127.0.0.1:{port}/.well-known/jwks.json"
 
@@ -290,7 +262,7 @@ def _server_env(
             # The outbox publisher and the projection consumers would otherwise join the
             # shared broker's consumer groups; none is on the play path. A closed port
             # idles them.
-            "SPOTILIKE_STREAMING_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_port()}",
+            "SPOTILIKE_STREAMING_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
             "SPOTILIKE_STREAMING_JWKS_URL": jwks_url,
             "SPOTILIKE_STREAMING_JWT_ISSUER": TokenIssuer.issuer,
             "SPOTILIKE_STREAMING_JWT_AUDIENCE": TokenIssuer.audience,
@@ -304,7 +276,7 @@ def _server_env(
 
 
 def spawn_streaming(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", APP_FACTORY,
@@ -325,7 +297,7 @@ async def wait_until_live(process: subprocess.Popen[bytes], base_url: str, log: 
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise SystemExit(
-                    f"the streaming app exited with {process.returncode}:\n" + _log_tail(log)
+                    f"the streaming app exited with {process.returncode}:\n" + log_tail(log)
                 )
             try:
                 async with session.get(base_url + "/health/live") as response:
@@ -335,7 +307,7 @@ async def wait_until_live(process: subprocess.Popen[bytes], base_url: str, log: 
                 pass
             await asyncio.sleep(0.1)
     raise SystemExit(
-        f"the streaming app was not live within {STARTUP_TIMEOUT:.0f}s:\n" + _log_tail(log)
+        f"the streaming app was not live within {STARTUP_TIMEOUT:.0f}s:\n" + log_tail(log)
     )
 
 
@@ -593,7 +565,7 @@ async def one_run(
             )
             if not listens.latencies:
                 raise SystemExit(f"{target.name}: every listener failed: {listens.failures[0]}")
-            p50, p99 = _percentile_ms(listens.latencies, 50), _percentile_ms(listens.latencies, 99)
+            p50, p99 = percentile_ms(listens.latencies, 50), percentile_ms(listens.latencies, 99)
             failed = _note_failures(results[target.name], listens.failures)
             line.append(f"{target.name} p50 {p50:.1f} / p99 {p99:.1f} ms{failed}")
             if record:
@@ -663,8 +635,8 @@ async def bench(args: argparse.Namespace) -> tuple[dict[str, SideResults], dict[
         process, base_url = spawn_streaming(env, log_path)
         await wait_until_live(process, base_url, log_path)
         pid = process.pid
-        streaming = Target("streaming", base_url, lambda: _cpu_seconds(pid))
-        with nginx_static(media.folder, _free_port(), prefix=f"/stream/{track_id}/") as server:
+        streaming = Target("streaming", base_url, lambda: cpu_seconds(pid))
+        with nginx_static(media.folder, free_port(), prefix=f"/stream/{track_id}/") as server:
             targets = [Target("nginx", server.url, server.cpu_seconds), streaming]
             await check_same_media(
                 targets, track_id, issuer.headers(str(users[0]), roles=("USER",))

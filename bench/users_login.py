@@ -47,7 +47,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -65,6 +64,7 @@ from typing import TypeVar
 import aiohttp
 import argon2
 import asyncpg
+from measure import free_port, log_tail, percentile_ms
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from rich.console import Console
@@ -167,13 +167,6 @@ class LoadResult:
     loop_cpu_s: float
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _cpu_seconds(pid: int) -> tuple[float, float]:
     """CPU seconds (user + system) of process ``pid`` so far: (all threads, main thread).
 
@@ -190,12 +183,6 @@ def _cpu_seconds(pid: int) -> tuple[float, float]:
     total = ticks(f"/proc/{pid}/stat")
     main = ticks(f"/proc/{pid}/task/{pid}/stat")
     return total / per_second, main / per_second
-
-
-def _percentile_ms(samples: list[float], percent: int) -> float:
-    if len(samples) < 2:
-        return samples[0] * 1000 if samples else float("nan")
-    return statistics.quantiles(samples, n=100, method="inclusive")[percent - 1] * 1000
 
 
 async def _bounded(work: Awaitable[_T], what: str, seconds: float = PHASE_TIMEOUT) -> _T:
@@ -234,15 +221,8 @@ def _server_env(
     return env
 
 
-def _log_tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 def spawn_server(cap: int, env: dict[str, str], log_dir: Path) -> Server:
-    port = _free_port()
+    port = free_port()
     log_path = log_dir / f"users-cap{cap}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -272,7 +252,7 @@ async def wait_until_live(server: Server) -> None:
             if server.process.poll() is not None:
                 raise SystemExit(
                     f"the users app (cap {server.cap}) exited with {server.process.returncode}:\n"
-                    + _log_tail(server.log_path)
+                    + log_tail(server.log_path)
                 )
             try:
                 async with session.get(server.base_url + "/health/live") as response:
@@ -283,7 +263,7 @@ async def wait_until_live(server: Server) -> None:
             await asyncio.sleep(0.1)
     raise SystemExit(
         f"the users app (cap {server.cap}) was not live within {STARTUP_TIMEOUT:.0f}s:\n"
-        + _log_tail(server.log_path)
+        + log_tail(server.log_path)
     )
 
 
@@ -402,8 +382,8 @@ async def timing_run(
         elapsed, answer = await failed_login(session, base_url, nobody, known.fingerprint)
         unknown_email.append(elapsed)
         answers[1].add(answer)
-    a_ms = _percentile_ms(wrong_password, 50)
-    b_ms = _percentile_ms(unknown_email, 50)
+    a_ms = percentile_ms(wrong_password, 50)
+    b_ms = percentile_ms(unknown_email, 50)
     if results is not None:
         results.wrong_password_ms.append(a_ms)
         results.unknown_email_ms.append(b_ms)
@@ -554,11 +534,11 @@ async def measure_cap(
     if results is not None:
         results.reference_per_s.append(reference)
         results.logins_per_s.append(rate)
-        results.login_p50_ms.append(_percentile_ms(load.login_latencies, 50))
-        results.probe_alone_p50_ms.append(_percentile_ms(alone, 50))
-        results.probe_alone_p99_ms.append(_percentile_ms(alone, 99))
-        results.probe_loaded_p50_ms.append(_percentile_ms(load.probe_latencies, 50))
-        results.probe_loaded_p99_ms.append(_percentile_ms(load.probe_latencies, 99))
+        results.login_p50_ms.append(percentile_ms(load.login_latencies, 50))
+        results.probe_alone_p50_ms.append(percentile_ms(alone, 50))
+        results.probe_alone_p99_ms.append(percentile_ms(alone, 99))
+        results.probe_loaded_p50_ms.append(percentile_ms(load.probe_latencies, 50))
+        results.probe_loaded_p99_ms.append(percentile_ms(load.probe_latencies, 99))
         results.probes_loaded.append(len(load.probe_latencies))
         results.reference_cpu_ms_per_verify.append(cpu_per_verify * 1000)
         results.server_cpu_ms_per_login.append(server_cpu * 1000 / load.logins)
@@ -566,8 +546,8 @@ async def measure_cap(
     return (
         f"cap {server.cap}: bare {reference:.1f}/s, logins {rate:.1f}/s "
         f"(loop CPU {loop_cpu * 1000 / load.logins:.0f} ms/login), "
-        f"probe p99 {_percentile_ms(alone, 99):.1f} -> "
-        f"{_percentile_ms(load.probe_latencies, 99):.1f} ms"
+        f"probe p99 {percentile_ms(alone, 99):.1f} -> "
+        f"{percentile_ms(load.probe_latencies, 99):.1f} ms"
     )
 
 
@@ -605,7 +585,7 @@ async def bench(args: argparse.Namespace) -> BenchResults:
         await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
         await wait_for_replica(endpoints.postgres_dsn, endpoints.postgres_replica_dsn)
         log_dir = Path(tempfile.mkdtemp(prefix="bench-users-"))
-        nowhere = f"127.0.0.1:{_free_port()}"
+        nowhere = f"127.0.0.1:{free_port()}"
         try:
             for cap in dict.fromkeys([*caps, results.timing.cap]):
                 env = _server_env(
