@@ -3,6 +3,8 @@ import socket
 import uuid
 
 import pytest
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
 
 from spotilike.kit.ratelimit import (
     RateLimitDecision,
@@ -98,6 +100,49 @@ async def test_concurrent_hits_through_two_limiters_let_exactly_the_limit_throug
     assert all(1 <= (decision.retry_after_seconds or 0) <= 60 for decision in refused)
     assert other_key.allowed
     assert other_key.remaining == 24
+
+
+@pytest.mark.integration
+async def test_each_allowed_hit_reports_the_room_left_at_its_own_count(redis_url: str) -> None:
+    # The count and the read are one script, so no other hit can land between them: the
+    # allowed hits see every remaining value once, however they interleave.
+    limiter = RateLimiter(redis_url, namespace=f"test-{uuid.uuid4().hex[:8]}")
+    rule = RateLimitRule.parse("room", "30/minute")
+    try:
+        decisions = await asyncio.gather(*(limiter.hit(rule, "k") for _ in range(45)))
+    finally:
+        await limiter.aclose()
+    assert sorted(d.remaining for d in decisions if d.allowed) == list(range(30))
+    refused = [d for d in decisions if not d.allowed]
+    assert len(refused) == 15
+    assert all(d.remaining == 0 and 59 <= d.reset_seconds <= 60 for d in refused)
+
+
+@pytest.mark.integration
+async def test_the_window_is_the_one_the_limits_library_reads(redis_url: str) -> None:
+    # Same list, same key: limits' own strategy (and an instance still running it) sees
+    # exactly the hits we counted.
+    namespace = f"test-{uuid.uuid4().hex[:8]}"
+    limiter = RateLimiter(redis_url, namespace=namespace)
+    storage = RedisStorage(
+        f"async+{redis_url}",
+        implementation="redispy",
+        key_prefix=f"spotilike:ratelimit:{namespace}",
+    )
+    theirs = MovingWindowRateLimiter(storage)
+    rule = RateLimitRule.parse("shared", "5/minute")
+    try:
+        for _ in range(3):
+            await limiter.hit(rule, "k")
+        stats = await theirs.get_window_stats(rule.item, "k")
+        assert stats.remaining == 2
+        assert await theirs.hit(rule.item, "k")
+        assert (await limiter.hit(rule, "k")).remaining == 0
+        assert not await theirs.hit(rule.item, "k")
+        assert not (await limiter.hit(rule, "k")).allowed
+    finally:
+        await limiter.aclose()
+        await storage.bridge.get_connection().aclose()
 
 
 @pytest.mark.integration

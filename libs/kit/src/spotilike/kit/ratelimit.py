@@ -3,18 +3,25 @@
 The counting is the ``limits`` library's moving window: each request is an entry in a
 Valkey list, trimmed and checked by one Lua script, so N concurrent requests spread over
 any number of instances let exactly ``limit`` through per window and no boundary burst
-doubles it (a fixed window would allow 2x at the edge). We only add what that library
-leaves to its callers: a rule type with a name, the decision a response needs
-(remaining, reset, retry-after), the RateLimit header fields of the IETF draft
+doubles it (a fixed window would allow 2x at the edge). We add what that library leaves
+to its callers: a rule type with a name, the decision a response needs (remaining, reset,
+retry-after), the RateLimit header fields of the IETF draft
 (draft-ietf-httpapi-ratelimit-headers), a 429 problem, and one clear error when Valkey
 cannot be reached, so each caller decides whether to fail open or closed.
+
+One thing is our own: the script that counts. ``limits`` answers a hit with a boolean
+and needs a second script for the remaining count and the reset time, so every request
+paid two round trips and the remaining count could be read after other hits had landed.
+:data:`_HIT_AND_READ` does ``limits``' acquire and its window read in one script, on the
+same list under the same key, so ``limits`` still clears it and a mixed deployment
+counts into one window. It takes the time from Valkey, so instances whose clocks
+disagree still count one window.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import time
 from dataclasses import dataclass
 from typing import Final
 
@@ -29,9 +36,10 @@ from limits import (
 from limits.aio.storage import RedisStorage
 from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.errors import StorageError
 from prometheus_client import Counter
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
 
 from spotilike.kit.errors import TooManyRequests
 
@@ -53,6 +61,40 @@ _ITEMS: Final[dict[str, type[RateLimitItem]]] = {
 }
 _RULE_PATTERN: Final = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$")
 _POLICY_NAME: Final = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+_HIT_AND_READ: Final = """
+local limit = tonumber(ARGV[1])
+local expiry = tonumber(ARGV[2])
+local clock = redis.call('time')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local since = now - expiry
+local allowed = 0
+-- The list holds the newest entries first and never more than `limit` of them.
+local boundary = redis.call('lindex', KEYS[1], limit - 1)
+if not boundary or tonumber(boundary) < since then
+    redis.call('lpush', KEYS[1], now)
+    redis.call('ltrim', KEYS[1], 0, limit - 1)
+    redis.call('expire', KEYS[1], expiry)
+    allowed = 1
+end
+-- The entries still inside the window are a prefix of the list; find its end.
+local low, high, last = 0, redis.call('llen', KEYS[1]) - 1, -1
+while low <= high do
+    local middle = math.floor((low + high) / 2)
+    if tonumber(redis.call('lindex', KEYS[1], middle)) >= since then
+        last = middle
+        low = middle + 1
+    else
+        high = middle - 1
+    end
+end
+if last < 0 then
+    return {allowed, 0, tostring(now)}
+end
+return {allowed, last + 1, redis.call('lindex', KEYS[1], last), tostring(now)}
+"""
+"""Counts one hit if the window has room, then reads the window: ``{allowed, count,
+oldest entry, now}`` (``{allowed, 0, now}`` for an empty window)."""
 
 RATE_LIMIT_DECISIONS = Counter(
     "spotilike_rate_limit_decisions_total",
@@ -117,7 +159,7 @@ class RateLimitDecision:
     rule: RateLimitRule
     allowed: bool
     remaining: int
-    """Read just after the hit: under concurrent hits it may undercount, never overcount."""
+    """What the window had left the moment this hit was counted (or refused)."""
     reset_seconds: int
     """Seconds until the oldest counted request leaves the window (at least 1)."""
 
@@ -184,6 +226,10 @@ class RateLimiter:
         if not isinstance(bridge, RedispyBridge):
             raise TypeError(f"expected the redis-py bridge of limits, got {type(bridge).__name__}")
         self._bridge = bridge
+        client = bridge.get_connection()
+        if not isinstance(client, Redis):
+            raise TypeError(f"expected a redis-py client from limits, got {type(client).__name__}")
+        self._hit_and_read: AsyncScript = client.register_script(_HIT_AND_READ)
 
     async def hit(self, rule: RateLimitRule, key: str) -> RateLimitDecision:
         """Counts one request for ``key`` and says whether it may go ahead.
@@ -191,21 +237,29 @@ class RateLimiter:
         Raises :class:`RateLimiterUnavailable` when Valkey does not answer.
         """
         item = rule.item
+        expiry = item.get_expiry()
         try:
-            allowed = await self._strategy.hit(item, key)
-            stats = await self._strategy.get_window_stats(item, key)
-        except StorageError as exc:
-            cause = type(exc.storage_error).__name__
+            answer = await self._hit_and_read(
+                keys=[self._bridge.prefixed_key(item.key_for(key))], args=[item.amount, expiry]
+            )
+        except RedisError as exc:
+            cause = type(exc).__name__
             RATE_LIMIT_DECISIONS.labels(rule.name, "unavailable").inc()
             _log.warning("rate_limit.unavailable", rule=rule.name, error=cause)
             raise RateLimiterUnavailable(
                 f"the rate-limit store (Valkey) did not answer: {cause}; "
                 "check that Valkey is running and SPOTILIKE_*_REDIS_URL points at it"
             ) from exc
+        allowed = answer[0] == 1
+        count = int(answer[1])
+        now = float(answer[-1])
+        oldest = float(answer[2]) if count else now
         RATE_LIMIT_DECISIONS.labels(rule.name, "allowed" if allowed else "limited").inc()
-        reset = max(1, math.ceil(stats.reset_time - time.time()))
         return RateLimitDecision(
-            rule=rule, allowed=allowed, remaining=max(0, stats.remaining), reset_seconds=reset
+            rule=rule,
+            allowed=allowed,
+            remaining=max(0, item.amount - count),
+            reset_seconds=max(1, math.ceil(oldest + expiry - now)),
         )
 
     async def reset(self, rule: RateLimitRule, key: str) -> None:
