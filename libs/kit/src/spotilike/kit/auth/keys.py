@@ -152,6 +152,15 @@ class JwksCache:
     def _may_fetch(self, now: float) -> bool:
         return self._attempted_at is None or now - self._attempted_at >= self._cooldown
 
+    def is_current(self, kid: str) -> bool:
+        """Whether ``kid`` is among keys fetched less than ``max_age`` ago.
+
+        What a verification remembered from earlier relies on: once this turns false, the
+        token goes back through :meth:`signing_key`, which refreshes the keys and so finds
+        out whether the key was withdrawn.
+        """
+        return kid in self._keys and self._is_fresh(self._clock())
+
     async def signing_key(self, kid: str) -> PyJWK:
         """The key for ``kid``; raises :class:`Unauthorized` when there is none to be had."""
         key = self._keys.get(kid)

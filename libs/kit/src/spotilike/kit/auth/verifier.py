@@ -5,6 +5,14 @@ the algorithm list is ``["RS256"]``, the key comes from our JWKS by ``kid``, ``t
 say access token, and ``exp``/``iss``/``aud``/``sub``/``jti`` must all be present. Each
 rejection is an :class:`~spotilike.kit.errors.Unauthorized` problem with a specific code;
 its detail never repeats the token, and the token is never logged.
+
+A token that verified is remembered (by its exact text) until it expires, so a client
+sending it again costs a dictionary lookup instead of an RSA verification and a JSON
+parse. What could change in the meantime is still checked on every request: the
+denylist (logout takes effect at once), the expiry, and that the signing key is still
+current (:meth:`JwksCache.is_current`, so a withdrawn key stops its tokens as soon as
+the key cache would notice). Only tokens that verified are remembered, at most
+``verified_cache_size`` of them, oldest dropped first.
 """
 
 from __future__ import annotations
@@ -12,10 +20,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import jwt
 import structlog
@@ -31,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACCESS_TOKEN_TYPES",
     "ALGORITHMS",
+    "DEFAULT_VERIFIED_CACHE_SIZE",
     "MAX_LEEWAY_SECONDS",
     "REQUIRED_CLAIMS",
     "TokenVerifier",
@@ -43,6 +53,8 @@ REQUIRED_CLAIMS: Final = ("exp", "iss", "aud", "sub", "jti")
 MAX_LEEWAY_SECONDS: Final = 60
 MAX_TOKEN_LENGTH: Final = 8192
 """Far above any token we issue; refusing longer ones caps the work a request can cause."""
+DEFAULT_VERIFIED_CACHE_SIZE: Final = 4096
+"""Tokens remembered as verified; ours are about 1 KB, so a few MB at most."""
 
 _log = structlog.get_logger(__name__)
 
@@ -71,6 +83,13 @@ def _translate(error: jwt.PyJWTError) -> Unauthorized:
     return _rejected("auth/invalid-token", "The token is not valid.", reason=type(error).__name__)
 
 
+class _Verified(NamedTuple):
+    principal: Principal
+    kid: str
+    valid_until: float
+    """``exp`` plus the leeway: from then on PyJWT would call the token expired."""
+
+
 def _unverified_header(segment: str) -> dict[str, Any]:
     """The JOSE header, decoded from its own segment only.
 
@@ -91,7 +110,9 @@ class TokenVerifier:
     """Turns a bearer token into a :class:`Principal` or raises :class:`Unauthorized`.
 
     ``denylist`` is required as an argument so that leaving out revocation is a visible
-    choice (pass ``None``), not an accident of a default.
+    choice (pass ``None``), not an accident of a default. ``clock`` is the wall clock the
+    remembered tokens' expiry is read against (tests pass a fake one);
+    ``verified_cache_size=0`` remembers nothing.
     """
 
     def __init__(
@@ -103,6 +124,8 @@ class TokenVerifier:
         denylist: TokenDenylist | None,
         leeway_seconds: float = 0,
         roles_claim: str = "roles",
+        verified_cache_size: int = DEFAULT_VERIFIED_CACHE_SIZE,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not 0 <= leeway_seconds <= MAX_LEEWAY_SECONDS:
             raise ValueError(
@@ -111,14 +134,32 @@ class TokenVerifier:
             )
         if not issuer or not audience:
             raise ValueError("issuer and audience must both be set")
+        if verified_cache_size < 0:
+            raise ValueError("verified_cache_size must not be negative")
         self._issuer = issuer
         self._audience = audience
         self._keys = keys
         self._denylist = denylist
         self._leeway = leeway_seconds
         self._roles_claim = roles_claim
+        self._verified: dict[str, _Verified] = {}
+        self._verified_cache_size = verified_cache_size
+        self._clock = clock
 
     async def verify(self, token: str) -> Principal:
+        remembered = self._verified.get(token)
+        if remembered is not None and self._keys.is_current(remembered.kid):
+            if self._clock() >= remembered.valid_until:
+                del self._verified[token]
+                raise _translate(jwt.ExpiredSignatureError())
+            principal = remembered.principal
+        else:
+            principal = await self._verify_signature(token)
+        await self._check_not_revoked(principal.token_id)
+        return principal
+
+    async def _verify_signature(self, token: str) -> Principal:
+        self._verified.pop(token, None)
         kid = self._check_header(token)
         key = await self._keys.signing_key(kid)
         try:
@@ -134,8 +175,15 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise _translate(error) from None
         principal = self._principal(token, claims)
-        await self._check_not_revoked(principal.token_id)
+        self._remember(token, principal, kid, valid_until=claims["exp"] + self._leeway)
         return principal
+
+    def _remember(self, token: str, principal: Principal, kid: str, *, valid_until: float) -> None:
+        if self._verified_cache_size == 0:
+            return
+        while len(self._verified) >= self._verified_cache_size:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = _Verified(principal, kid, valid_until)
 
     def _check_header(self, token: str) -> str:
         """Checks what can be checked before spending a signature verification; returns kid."""
