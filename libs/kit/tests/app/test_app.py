@@ -1,5 +1,6 @@
 """The app factory: request ids, the body cap, problem details, health and metrics."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -170,3 +171,21 @@ async def test_metrics_are_labelled_by_route_template(client: AsyncClient) -> No
         'service="apptest",status="200"}'
     ) in metrics
     assert 'route="/tracks/7"' not in metrics
+
+
+async def test_a_burst_of_valkey_calls_waits_for_the_pool_instead_of_failing(
+    redis_url: str,
+) -> None:
+    settings = ServiceSettings(
+        service_name="apptest-burst",
+        redis_url=redis_url,
+        redis_pool_size=2,
+        log_json=False,
+    )
+    app = create_app(settings, title="burst", use_database=False)
+    async with _Serve(app):
+        valkey = app.state.redis
+        # 40 calls at once on 2 connections: each one that finds both busy waits its turn.
+        answers = await asyncio.gather(*(valkey.ping() for _ in range(40)))
+    assert valkey.connection_pool.max_connections == 2
+    assert answers == [True] * 40

@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 import structlog
 from fastapi import APIRouter, FastAPI, Request
 from opentelemetry import propagate, trace
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spotilike.kit.context import request_id_var
@@ -178,6 +178,21 @@ async def _send_too_large(send: Send, request_id: str, limit: int, path: str) ->
     await send({"type": "http.response.body", "body": body})
 
 
+def _valkey_client(settings: ServiceSettings) -> Redis:
+    # redis-py's default pool raises at once when every connection is busy, so a burst
+    # would fail calls Valkey could have answered a moment later; the blocking pool makes
+    # them wait. The timeouts make a Valkey that stops answering fail calls fast instead
+    # of hanging them.
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_pool_size,
+        timeout=2.0,
+        socket_timeout=2.0,
+        socket_connect_timeout=2.0,
+    )
+    return Redis.from_pool(pool)
+
+
 def create_app(
     settings: ServiceSettings,
     *,
@@ -196,12 +211,7 @@ def create_app(
     )
     configure_tracing(settings.service_name)
 
-    # Timeouts, so a Valkey that stops answering fails calls fast instead of hanging them.
-    redis = (
-        Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
-        if use_redis
-        else None
-    )
+    redis = _valkey_client(settings) if use_redis else None
     database = (
         Database(
             primary_url=settings.database_url,

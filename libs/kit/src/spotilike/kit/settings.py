@@ -53,6 +53,9 @@ class ServiceSettings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
 
     redis_url: str = "redis://127.0.0.1:56379/0"
+    redis_pool_size: int = Field(default=64, ge=1, le=1000)
+    """Valkey connections per process; a call finding them all busy waits for one (up to
+    the 2 s call timeout) instead of failing."""
     kafka_bootstrap_servers: str = "127.0.0.1:59092"
     jwks_url: str = "http://127.0.0.1:8101/.well-known/jwks.json"
     jwt_issuer: str = "https://spotilike.dev/users"

@@ -86,7 +86,11 @@ def create_gateway_app(
         eject_seconds=settings.eject_seconds,
     )
     upstreams = Upstreams(settings, balancer)
-    limiter = RateLimiter(settings.redis_url, namespace=settings.rate_limit_namespace)
+    limiter = RateLimiter(
+        settings.redis_url,
+        namespace=settings.rate_limit_namespace,
+        max_connections=settings.redis_pool_size,
+    )
     admission = Admission(
         routes=RouteTable.from_configs(settings.routes),
         resolver=ClientAddressResolver(settings.trusted_proxies),
@@ -98,7 +102,6 @@ def create_gateway_app(
         fail_closed=settings.fail_closed_rate_limits,
         max_header_bytes=settings.max_header_bytes,
         max_body_bytes=settings.max_body_bytes,
-        valkey_concurrency=settings.valkey_concurrency,
     )
     static_dir = settings.static_dir
     static = WebPlayerFiles(static_dir) if static_dir is not None and static_dir.is_dir() else None

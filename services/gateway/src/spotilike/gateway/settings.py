@@ -116,9 +116,6 @@ class GatewaySettings(ServiceSettings):
     fail_closed_rate_limits: frozenset[str] = frozenset({"auth"})
     """Classes that refuse requests (503) when Valkey cannot count them; the others let
     them through and count ``spotilike_gateway_rate_limit_fail_open_total``."""
-    valkey_concurrency: int = Field(default=64, ge=1, le=90)
-    """Rate-limit checks (and, separately, token revocation checks) in flight at once per
-    process; kept below redis-py's pool of 100 connections, which fails rather than waits."""
     rate_limit_namespace: str = Field(default="gateway", pattern=r"^[A-Za-z0-9:_-]{1,64}$")
 
     trusted_proxies: tuple[str, ...] = ()

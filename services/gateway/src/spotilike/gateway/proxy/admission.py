@@ -9,7 +9,6 @@ should not become an outage of the platform.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -84,7 +83,6 @@ class Admission:
         fail_closed: Collection[str],
         max_header_bytes: int,
         max_body_bytes: int,
-        valkey_concurrency: int,
     ) -> None:
         self._routes = routes
         self._resolver = resolver
@@ -94,11 +92,6 @@ class Admission:
         self._fail_closed = frozenset(fail_closed)
         self._max_header_bytes = max_header_bytes
         self._max_body_bytes = max_body_bytes
-        # redis-py's pools refuse a connection past their size (100) instead of waiting,
-        # which under a burst would fail rate limits open and revocation checks closed;
-        # queueing the checks here keeps them below it.
-        self._limiter_slots = asyncio.Semaphore(valkey_concurrency)
-        self._verifier_slots = asyncio.Semaphore(valkey_concurrency)
 
     def route(self, scope: Scope) -> Route | None:
         """The route of the request, or None (static files or 404); refuses bad paths."""
@@ -140,8 +133,7 @@ class Admission:
                 raise Unauthorized(
                     "This route needs a bearer access token.", code="auth/missing-token"
                 )
-            async with self._verifier_slots:
-                principal = await self._verifier.verify(token)
+            principal = await self._verifier.verify(token)
             identity = (principal.subject, ",".join(sorted(principal.roles)))
         return Admitted(
             route=route, head=head, facts=facts, identity=identity, rate_limit_headers=rate_headers
@@ -167,8 +159,7 @@ class Admission:
             return {}
         rule = self._rules[route.rate_limit]
         try:
-            async with self._limiter_slots:
-                decision = await self._limiter.hit(rule, client)
+            decision = await self._limiter.hit(rule, client)
         except RateLimiterUnavailable:
             if rule.name in self._fail_closed:
                 raise Problem(
