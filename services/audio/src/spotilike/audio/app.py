@@ -37,12 +37,7 @@ def create_audio_app(
         if not run_workers or resources.database is None:
             return []
         return [
-            OutboxPublisher(
-                database=resources.database,
-                tables=messaging,
-                bootstrap_servers=settings.kafka_bootstrap_servers,
-                service=settings.service_name,
-            ),
+            OutboxPublisher.for_service(resources.database, messaging, settings),
             pipeline_consumer(
                 database=resources.database,
                 bootstrap_servers=settings.kafka_bootstrap_servers,

@@ -38,12 +38,7 @@ def create_catalog_app(
             return []
         runtime = runtimes[0]
         return [
-            OutboxPublisher(
-                database=resources.database,
-                tables=messaging,
-                bootstrap_servers=settings.kafka_bootstrap_servers,
-                service=settings.service_name,
-            ),
+            OutboxPublisher.for_service(resources.database, messaging, settings),
             lifecycle_consumer(runtime, topic_prefix=topic_prefix),
             users_consumer(runtime, topic_prefix=topic_prefix),
         ]

@@ -11,6 +11,7 @@ from spotilike.kit.db import Database
 from spotilike.kit.events.outbox import MessagingTables
 from spotilike.kit.events.producer import idempotent_producer
 from spotilike.kit.events.relay import OutboxRelay
+from spotilike.kit.settings import ServiceSettings
 
 __all__ = ["OutboxPublisher"]
 
@@ -41,6 +42,18 @@ class OutboxPublisher:
         self._poll_interval = poll_interval
         self._stopping = asyncio.Event()
         self._relay: OutboxRelay | None = None
+
+    @classmethod
+    def for_service(
+        cls, database: Database, tables: MessagingTables, settings: ServiceSettings
+    ) -> OutboxPublisher:
+        """The publisher a service runs: its outbox, to its settings' Kafka, under its name."""
+        return cls(
+            database=database,
+            tables=tables,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            service=settings.service_name,
+        )
 
     async def run(self) -> None:
         pause = 0.5
