@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import uuid
@@ -19,12 +18,10 @@ import pytest
 from spotilike.audio.app import create_audio_app
 from spotilike.audio.media import ffmpeg_path
 from spotilike.audio.settings import AudioSettings
-from spotilike.kit.migrations import upgrade
 from spotilike.tools.pytest_plugin import (
     ScratchDatabase,
     TokenIssuer,
     running_app,
-    wait_for_replica,
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -63,9 +60,7 @@ def make_ogg(path: Path, *, seconds: float = 8.0, channels: int = 2) -> Path:
 
 @pytest.fixture(scope="module")
 def audio_database(fresh_database: ScratchDatabase) -> ScratchDatabase:
-    upgrade(MIGRATIONS, fresh_database.primary_url)
-    asyncio.run(wait_for_replica(fresh_database.primary_dsn, fresh_database.replica_dsn))
-    return fresh_database
+    return fresh_database.migrated(MIGRATIONS)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -16,12 +15,10 @@ import pytest
 
 from spotilike.catalog.app import create_catalog_app
 from spotilike.catalog.settings import CatalogSettings
-from spotilike.kit.migrations import upgrade
 from spotilike.tools.pytest_plugin import (
     ScratchDatabase,
     TokenIssuer,
     running_app,
-    wait_for_replica,
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -31,9 +28,7 @@ MIGRATIONS = Path(__file__).parents[1] / "migrations"
 
 @pytest.fixture(scope="module")
 def catalog_database(fresh_database: ScratchDatabase) -> ScratchDatabase:
-    upgrade(MIGRATIONS, fresh_database.primary_url)
-    asyncio.run(wait_for_replica(fresh_database.primary_dsn, fresh_database.replica_dsn))
-    return fresh_database
+    return fresh_database.migrated(MIGRATIONS)
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from spotilike.contracts.events.base import EventData
 from spotilike.contracts.events.users import PasswordResetRequestedV1, UserRegisteredV1
 from spotilike.kit.db import Database
 from spotilike.kit.events import CloudEvent
-from spotilike.kit.migrations import upgrade
 from spotilike.notifications.app import create_notifications_app
 from spotilike.notifications.consumers import TOPICS
 from spotilike.notifications.providers import EmailProvider, SmtpProvider
@@ -39,7 +38,6 @@ from spotilike.tools.pytest_plugin import (
     SmtpTestServer,
     TokenIssuer,
     running_app,
-    wait_for_replica,
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -50,9 +48,7 @@ PUBLIC_URL = "http://localhost:8080"
 
 @pytest.fixture(scope="module")
 def notifications_database(fresh_database: ScratchDatabase) -> ScratchDatabase:
-    upgrade(MIGRATIONS, fresh_database.primary_url)
-    asyncio.run(wait_for_replica(fresh_database.primary_dsn, fresh_database.replica_dsn))
-    return fresh_database
+    return fresh_database.migrated(MIGRATIONS)
 
 
 @pytest.fixture

@@ -19,14 +19,12 @@ import httpx
 import imageio_ffmpeg
 import pytest
 
-from spotilike.kit.migrations import upgrade
 from spotilike.streaming.app import create_streaming_app
 from spotilike.streaming.settings import StreamingSettings
 from spotilike.tools.pytest_plugin import (
     ScratchDatabase,
     TokenIssuer,
     running_app,
-    wait_for_replica,
 )
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
@@ -126,9 +124,7 @@ def media_storage(hls_media: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def streaming_database(fresh_database: ScratchDatabase) -> ScratchDatabase:
-    upgrade(MIGRATIONS, fresh_database.primary_url)
-    asyncio.run(wait_for_replica(fresh_database.primary_dsn, fresh_database.replica_dsn))
-    return fresh_database
+    return fresh_database.migrated(MIGRATIONS)
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from spotilike.kit.migrations import upgrade
-from spotilike.tools.pytest_plugin import ScratchDatabase, running_app, wait_for_replica
+from spotilike.tools.pytest_plugin import ScratchDatabase, running_app
 from spotilike.users.app import create_users_app
 from spotilike.users.settings import UsersSettings
 
@@ -37,11 +36,7 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture(scope="module")
 def users_database(fresh_database: ScratchDatabase) -> ScratchDatabase:
-    upgrade(MIGRATIONS, fresh_database.primary_url)
-    import asyncio
-
-    asyncio.run(wait_for_replica(fresh_database.primary_dsn, fresh_database.replica_dsn))
-    return fresh_database
+    return fresh_database.migrated(MIGRATIONS)
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from hypothesis import settings as hypothesis_settings
 from jwt.algorithms import RSAAlgorithm
 
 from spotilike.kit.auth import JwksCache, TokenVerifier
-from spotilike.kit.migrations import drop_database, ensure_database
+from spotilike.kit.migrations import drop_database, ensure_database, upgrade
 from spotilike.tools.stack.config import StackConfig, StackEndpoints
 from spotilike.tools.stack.smtp import MailStore, SmtpSink
 
@@ -98,6 +98,13 @@ class ScratchDatabase:
 
     async def replica_caught_up(self) -> None:
         await wait_for_replica(self.primary_dsn, self.replica_dsn)
+
+    def migrated(self, migrations: Path) -> ScratchDatabase:
+        """Runs a service's migrations here and waits until the replica has them too: what
+        each service's module-scoped database fixture needs before its first test."""
+        upgrade(migrations, self.primary_url)
+        asyncio.run(self.replica_caught_up())
+        return self
 
 
 def _asyncpg_dsn(libpq_dsn: str, database: str) -> str:
