@@ -108,6 +108,23 @@ async def test_a_client_with_newer_data_is_told_to_register_again(
     assert newer.status_code == 404
 
 
+async def test_netflix_clients_prefix_eureka_v2_and_see_the_same_registry(
+    registry: httpx.AsyncClient,
+) -> None:
+    # Netflix's eureka-server serves /eureka/v2, Spring's /eureka: a client set up for
+    # either registers, renews and reads the same leases.
+    response = await registry.post("/eureka/v2/apps/CATALOG", json=registration())
+    assert response.status_code == 204
+    assert (await registry.put("/eureka/v2" + CATALOG_1.removeprefix("/eureka"))).status_code == 200
+    [instance] = instances_of(await _apps(registry), "CATALOG")
+    assert instance["instanceId"] == "127.0.0.1:catalog:9001"
+    through_v2 = await registry.get("/eureka/v2/apps/CATALOG", headers=JSON)
+    assert through_v2.status_code == 200
+    assert through_v2.json()["application"]["name"] == "CATALOG"
+    assert (await registry.get("/eureka/v2/apps/NOPE", headers=JSON)).status_code == 404
+    assert (await registry.get("/eureka/v3/apps", headers=JSON)).status_code == 404
+
+
 async def test_cancel_removes_and_a_second_cancel_is_404(registry: httpx.AsyncClient) -> None:
     await registry.post("/eureka/apps/CATALOG", json=registration())
     assert (await registry.delete(CATALOG_1)).status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spotilike.discovery.api import ROUTERS
 from spotilike.discovery.repository import LeaseStore
@@ -16,6 +17,30 @@ __all__ = ["create_discovery_app"]
 
 MAX_REGISTRATION_BYTES = 64 * 1024
 """A registration is a few kilobytes; anything near this is not a Eureka client."""
+
+
+class NetflixPrefix:
+    """Serves ``/eureka/v2/...`` as ``/eureka/...``.
+
+    Spring Cloud's registry answers at ``/eureka``, Netflix's eureka-server at
+    ``/eureka/v2``, and a client is configured with one or the other, so both work. The
+    path is rewritten before routing rather than the routes being declared twice, so the
+    OpenAPI document and the metrics (by route template) show each operation once.
+    """
+
+    _PREFIX = "/eureka/v2/"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self._PREFIX):
+            scope = dict(scope)
+            scope["path"] = "/eureka/" + scope["path"][len(self._PREFIX) :]
+            raw_path: bytes | None = scope.get("raw_path")
+            if raw_path is not None and raw_path.startswith(self._PREFIX.encode()):
+                scope["raw_path"] = b"/eureka/" + raw_path[len(self._PREFIX) :]
+        await self.app(scope, receive, send)
 
 
 def create_discovery_app(settings: DiscoverySettings | None = None) -> FastAPI:
@@ -48,4 +73,5 @@ def create_discovery_app(settings: DiscoverySettings | None = None) -> FastAPI:
         max_lease_seconds=settings.max_lease_seconds,
     )
     app.state.registry = registry
+    app.add_middleware(NetflixPrefix)
     return app
