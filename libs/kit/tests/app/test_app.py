@@ -189,3 +189,15 @@ async def test_a_burst_of_valkey_calls_waits_for_the_pool_instead_of_failing(
         answers = await asyncio.gather(*(valkey.ping() for _ in range(40)))
     assert valkey.connection_pool.max_connections == 2
     assert answers == [True] * 40
+
+
+async def test_the_413_problem_is_well_formed_json_whatever_the_path(client: AsyncClient) -> None:
+    response = await client.post(
+        '/tracks%22%5C"', content=b"x" * 4096, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    # The path goes into the body as a JSON string, quotes and backslashes escaped.
+    problem = response.json()
+    assert problem["instance"].startswith('/tracks"')
+    assert problem["request_id"] == response.headers["x-request-id"]
+    assert response.headers["connection"] == "close"

@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Protocol, TypeVar
 
 import structlog
@@ -28,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from spotilike.kit.context import request_id_var
 from spotilike.kit.db import Database, RecentWriters
 from spotilike.kit.discovery import ServiceRegistration
-from spotilike.kit.errors import PROBLEM_CONTENT_TYPE, install_problem_handlers
+from spotilike.kit.errors import install_problem_handlers, problem_response
 from spotilike.kit.events.envelope import new_event_id
 from spotilike.kit.health import ReadinessCheck, database_check, health_router, redis_check
 from spotilike.kit.logging import configure_logging
@@ -100,7 +101,7 @@ class _RequestContextMiddleware:
 
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _send_too_large(send, request_id, limit, scope["path"])
+            await _send_too_large(send, scope, limit)
             self._observe(scope, 413, started)
             request_id_var.reset(token)
             return
@@ -120,7 +121,7 @@ class _RequestContextMiddleware:
                 if received > limit:
                     rejected = True
                     status_holder["status"] = 413
-                    await _send_too_large(send, request_id, limit, scope["path"])
+                    await _send_too_large(send, scope, limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -157,25 +158,21 @@ class _RequestContextMiddleware:
         HTTP_LATENCY.labels(self._service, method, route).observe(time.perf_counter() - started)
 
 
-async def _send_too_large(send: Send, request_id: str, limit: int, path: str) -> None:
-    body = (
-        '{"type":"https://spotilike.dev/problems/body-too-large","title":"Content Too Large",'
-        f'"status":413,"detail":"The request body exceeds {limit} bytes.",'
-        f'"instance":"{path}","request_id":"{request_id}"}}'
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", PROBLEM_CONTENT_TYPE.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"x-request-id", request_id.encode()),
-                (b"connection", b"close"),
-            ],
-        }
+async def _send_too_large(send: Send, scope: Scope, limit: int) -> None:
+    """The 413 problem, sent before or instead of the app's answer."""
+    response = problem_response(
+        Request(scope),
+        status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        code="body-too-large",
+        title="Content Too Large",
+        detail=f"The request body exceeds {limit} bytes.",
+        headers={"Connection": "close"},
     )
-    await send({"type": "http.response.body", "body": body})
+    await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
 
 
 def _valkey_client(settings: ServiceSettings) -> Redis:
