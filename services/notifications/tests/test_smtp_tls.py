@@ -35,6 +35,9 @@ pytestmark = [
 ]
 
 USERNAME, PASSWORD = "spotilike", "s3cret-over-tls"
+EACH_TLS_MODE = pytest.mark.parametrize(
+    ("security", "implicit_tls"), [(SmtpSecurity.STARTTLS, False), (SmtpSecurity.TLS, True)]
+)
 
 
 @dataclass
@@ -163,9 +166,7 @@ def _email() -> OutgoingEmail:
     )
 
 
-@pytest.mark.parametrize(
-    ("security", "implicit_tls"), [(SmtpSecurity.STARTTLS, False), (SmtpSecurity.TLS, True)]
-)
+@EACH_TLS_MODE
 async def test_mail_goes_out_encrypted_and_authenticated(
     certificate: Certificate, security: SmtpSecurity, implicit_tls: bool
 ) -> None:
@@ -184,9 +185,7 @@ async def test_mail_goes_out_encrypted_and_authenticated(
     assert received["Message-ID"] == outgoing.message_id
 
 
-@pytest.mark.parametrize(
-    ("security", "implicit_tls"), [(SmtpSecurity.STARTTLS, False), (SmtpSecurity.TLS, True)]
-)
+@EACH_TLS_MODE
 async def test_a_certificate_nobody_vouches_for_stops_the_mail_before_the_password(
     certificate: Certificate, security: SmtpSecurity, implicit_tls: bool
 ) -> None:

@@ -88,13 +88,14 @@ while low <= high do
         high = middle - 1
     end
 end
-if last < 0 then
-    return {allowed, 0, tostring(now)}
+local oldest = now
+if last >= 0 then
+    oldest = tonumber(redis.call('lindex', KEYS[1], last))
 end
-return {allowed, last + 1, redis.call('lindex', KEYS[1], last), tostring(now)}
+return {allowed, last + 1, tostring(oldest), tostring(now)}
 """
 """Counts one hit if the window has room, then reads the window: ``{allowed, count,
-oldest entry, now}`` (``{allowed, 0, now}`` for an empty window)."""
+oldest entry, now}``, the oldest entry being ``now`` in an empty window."""
 
 RATE_LIMIT_DECISIONS = Counter(
     "spotilike_rate_limit_decisions_total",
@@ -229,6 +230,7 @@ class RateLimiter:
         client = bridge.get_connection()
         if not isinstance(client, Redis):
             raise TypeError(f"expected a redis-py client from limits, got {type(client).__name__}")
+        self._client: Redis = client
         self._hit_and_read: AsyncScript = client.register_script(_HIT_AND_READ)
 
     async def hit(self, rule: RateLimitRule, key: str) -> RateLimitDecision:
@@ -252,8 +254,7 @@ class RateLimiter:
             ) from exc
         allowed = answer[0] == 1
         count = int(answer[1])
-        now = float(answer[-1])
-        oldest = float(answer[2]) if count else now
+        oldest, now = float(answer[2]), float(answer[3])
         RATE_LIMIT_DECISIONS.labels(rule.name, "allowed" if allowed else "limited").inc()
         return RateLimitDecision(
             rule=rule,
@@ -267,7 +268,5 @@ class RateLimiter:
 
     async def aclose(self) -> None:
         # limits never closes its client; the client and the pool are ours to release.
-        client = self._bridge.get_connection()
-        if isinstance(client, Redis):
-            await client.aclose()
+        await self._client.aclose()
         await self._pool.aclose()

@@ -29,6 +29,7 @@ class NetflixPrefix:
     """
 
     _PREFIX = "/eureka/v2/"
+    _RAW_PREFIX = _PREFIX.encode()
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -38,8 +39,8 @@ class NetflixPrefix:
             scope = dict(scope)
             scope["path"] = "/eureka/" + scope["path"][len(self._PREFIX) :]
             raw_path: bytes | None = scope.get("raw_path")
-            if raw_path is not None and raw_path.startswith(self._PREFIX.encode()):
-                scope["raw_path"] = b"/eureka/" + raw_path[len(self._PREFIX) :]
+            if raw_path is not None and raw_path.startswith(self._RAW_PREFIX):
+                scope["raw_path"] = b"/eureka/" + raw_path[len(self._RAW_PREFIX) :]
         await self.app(scope, receive, send)
 
 

@@ -122,8 +122,11 @@ class Admission:
                 code="headers-too-large",
             )
         facts = self._facts(scope, head, websocket=websocket)
+        rule_name, limiter = route.rate_limit, self._limiter
         rate_headers = (
-            _NO_HEADERS if route.rate_limit is None else await self._check_rate(route, facts.client)
+            await self._check_rate(limiter, self._rules[rule_name], route, facts.client)
+            if rule_name is not None and limiter is not None
+            else _NO_HEADERS
         )
         identity = None
         method = "GET" if websocket else scope["method"]
@@ -154,12 +157,11 @@ class Admission:
             host=head.host,
         )
 
-    async def _check_rate(self, route: Route, client: str) -> Mapping[str, str]:
-        if route.rate_limit is None or self._limiter is None:
-            return {}
-        rule = self._rules[route.rate_limit]
+    async def _check_rate(
+        self, limiter: RateLimiter, rule: RateLimitRule, route: Route, client: str
+    ) -> Mapping[str, str]:
         try:
-            decision = await self._limiter.hit(rule, client)
+            decision = await limiter.hit(rule, client)
         except RateLimiterUnavailable:
             if rule.name in self._fail_closed:
                 raise Problem(
@@ -171,7 +173,7 @@ class Admission:
                 ) from None
             RATE_LIMIT_FAIL_OPEN.labels(rule.name).inc()
             _log.warning("rate_limit.fail_open", rule=rule.name, route=route.prefix)
-            return {}
+            return _NO_HEADERS
         if not decision.allowed:
             raise rate_limited(decision)
         return decision.headers()
