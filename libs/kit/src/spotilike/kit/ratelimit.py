@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import structlog
@@ -120,6 +120,8 @@ class RateLimitRule:
     limit: int
     per: int
     unit: str
+    item: RateLimitItem = field(init=False, repr=False, compare=False)
+    """The ``limits`` item the rule counts with."""
 
     def __post_init__(self) -> None:
         if not _POLICY_NAME.match(self.name):
@@ -130,6 +132,10 @@ class RateLimitRule:
             raise ValueError(f"rate-limit rule {self.name!r} needs a limit and a period of >= 1")
         if self.unit not in _ITEMS:
             raise ValueError(f"rate-limit unit {self.unit!r} is not one of {sorted(_ITEMS)}")
+        # Built once: every hit needs it, and a rule never changes.
+        object.__setattr__(
+            self, "item", _ITEMS[self.unit](self.limit, self.per, namespace=self.name)
+        )
 
     @classmethod
     def parse(cls, name: str, text: str) -> RateLimitRule:
@@ -146,10 +152,6 @@ class RateLimitRule:
     @property
     def window_seconds(self) -> int:
         return self.item.get_expiry()
-
-    @property
-    def item(self) -> RateLimitItem:
-        return _ITEMS[self.unit](self.limit, self.per, namespace=self.name)
 
     def __str__(self) -> str:
         return f"{self.limit}/{self.per} {self.unit}"
