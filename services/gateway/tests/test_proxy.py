@@ -148,9 +148,14 @@ async def test_strip_prefix_sends_the_service_its_own_paths(
         "/catalog/%2E%2E%2Fprivate",
         "/catalog/..%5cprivate",
         "/open/a%00",
+        "/open/x%0A",
+        "/open/x%0D%0AX-User-Id:%20admin",
+        "/open/x%7F",
     ],
 )
-async def test_dot_segments_and_nul_are_refused(settings: GatewaySettings, path: str) -> None:
+async def test_dot_segments_and_control_characters_are_refused(
+    settings: GatewaySettings, path: str
+) -> None:
     async with gateway_client(settings) as client:
         response = await client.get(path)
     assert response.status_code == 400

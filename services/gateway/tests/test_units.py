@@ -16,7 +16,7 @@ from spotilike.gateway.proxy.headers import (
     request_headers,
     response_headers,
 )
-from spotilike.gateway.routing import RouteTable, has_dot_segments
+from spotilike.gateway.routing import RouteTable, path_refusal
 from spotilike.gateway.settings import DEFAULT_ROUTES, GatewaySettings, RouteConfig
 from spotilike.kit.discovery import InstanceStatus, ServiceInstance
 
@@ -77,13 +77,18 @@ def test_the_default_table_keeps_the_public_allow_list() -> None:
         ("/a/..", True),
         ("/a/..\\b", True),
         ("/a\x00", True),
+        ("/tracks/x\n", True),
+        ("/tracks/x\r\nSet-Cookie: a=b", True),
+        ("/a\tb", True),
+        ("/a\x7f", True),
+        ("/a/caf\u00e9 b", False),
         ("/a/..b/c", False),
         ("/a/b.c/d", False),
         ("/a/...", False),
     ],
 )
-def test_dot_segments(path: str, refused: bool) -> None:
-    assert has_dot_segments(path) is refused
+def test_path_refusal(path: str, refused: bool) -> None:
+    assert (path_refusal(path) is not None) is refused
 
 
 def test_client_address_behind_trusted_proxies() -> None:

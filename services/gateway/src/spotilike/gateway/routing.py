@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from spotilike.gateway.settings import RouteConfig
 
-__all__ = ["Route", "RouteTable", "has_dot_segments"]
+__all__ = ["Route", "RouteTable", "path_refusal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +81,24 @@ class RouteTable:
         return None
 
 
-def has_dot_segments(path: str) -> bool:
-    """Whether a decoded path holds ``.``/``..`` segments (also between backslashes) or NUL.
+_CONTROL_CHARACTERS: Final = re.compile(r"[\x00-\x1f\x7f]")
 
-    Routing is decided on the path as received; an upstream that normalised
+
+def path_refusal(path: str) -> str | None:
+    """Why a decoded request path is refused, or None when it may be routed.
+
+    Routing is decided on the path as received. An upstream that normalised
     ``/catalog/../admin`` afterwards would run an admin route under the catalog's public
-    rules, so such paths are refused instead of being forwarded.
+    rules, so ``.``/``..`` segments (also between backslashes) are refused instead of
+    forwarded. Control characters are refused too: a service's route patterns end in
+    ``$``, which also matches before a final newline, so ``/tracks/x%0A`` would reach the
+    handler of ``/tracks/x``, and no legitimate URL of the platform holds one.
     """
-    if "\x00" in path:
-        return True
+    if _CONTROL_CHARACTERS.search(path):
+        return "The path holds a control character (%00-%1F or %7F); remove it."
     if "." not in path:
-        return False
+        return None
     segments = path.replace("\\", "/").split("/")
-    return any(segment in {".", ".."} for segment in segments)
+    if any(segment in {".", ".."} for segment in segments):
+        return "The path has '.' or '..' segments; send the normalised path."
+    return None

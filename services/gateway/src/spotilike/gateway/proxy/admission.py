@@ -20,7 +20,7 @@ from starlette.types import Scope
 
 from spotilike.gateway.clientip import ClientAddressResolver
 from spotilike.gateway.proxy.headers import ForwardingFacts, RequestHead
-from spotilike.gateway.routing import Route, RouteTable, has_dot_segments
+from spotilike.gateway.routing import Route, RouteTable, path_refusal
 from spotilike.kit.auth import TokenVerifier
 from spotilike.kit.errors import NotFound, Problem, Unauthorized
 from spotilike.kit.ratelimit import (
@@ -96,12 +96,9 @@ class Admission:
     def route(self, scope: Scope) -> Route | None:
         """The route of the request, or None (static files or 404); refuses bad paths."""
         path: str = scope["path"]
-        if has_dot_segments(path):
-            raise Problem(
-                "The path has '.' or '..' segments; send the normalised path.",
-                status=HTTPStatus.BAD_REQUEST,
-                code="bad-path",
-            )
+        refusal = path_refusal(path)
+        if refusal is not None:
+            raise Problem(refusal, status=HTTPStatus.BAD_REQUEST, code="bad-path")
         return self._routes.match(path)
 
     async def admit(
