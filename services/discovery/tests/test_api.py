@@ -68,6 +68,74 @@ async def test_xml_is_the_default_and_has_eurekas_shape(registry: httpx.AsyncCli
         assert int(instance.findtext("leaseInfo/lastRenewalTimestamp") or "0") > 0
 
 
+# An InstanceInfo as Eureka's Java client renders it in XML (XStream), with an
+# override, a disabled secure port and a metadata entry.
+_XML_REGISTRATION = b"""<?xml version="1.0" encoding="UTF-8"?>
+<instance>
+  <instanceId>10.0.0.7:catalog:9001</instanceId>
+  <hostName>10.0.0.7</hostName>
+  <app>CATALOG</app>
+  <ipAddr>10.0.0.7</ipAddr>
+  <status>UP</status>
+  <overriddenstatus>UNKNOWN</overriddenstatus>
+  <port enabled="true">9001</port>
+  <securePort enabled="false">443</securePort>
+  <countryId>1</countryId>
+  <dataCenterInfo class="com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo">
+    <name>MyOwn</name>
+  </dataCenterInfo>
+  <leaseInfo>
+    <renewalIntervalInSecs>10</renewalIntervalInSecs>
+    <durationInSecs>40</durationInSecs>
+  </leaseInfo>
+  <metadata><zone>eu-1</zone></metadata>
+  <homePageUrl>http://10.0.0.7:9001/</homePageUrl>
+  <healthCheckUrl>http://10.0.0.7:9001/health/ready</healthCheckUrl>
+  <vipAddress>catalog</vipAddress>
+  <isCoordinatingDiscoveryServer>false</isCoordinatingDiscoveryServer>
+  <lastDirtyTimestamp>1700000000000</lastDirtyTimestamp>
+</instance>
+"""
+
+
+@pytest.mark.parametrize("content_type", ["application/xml", "text/xml; charset=utf-8"])
+async def test_an_xml_registration_is_read_like_a_json_one(
+    registry: httpx.AsyncClient, content_type: str
+) -> None:
+    response = await registry.post(
+        "/eureka/apps/CATALOG", content=_XML_REGISTRATION, headers={"Content-Type": content_type}
+    )
+    assert response.status_code == 204
+    document = (await registry.get("/eureka/apps/CATALOG", headers=JSON)).json()
+    [instance] = document["application"]["instance"]
+    assert instance["instanceId"] == "10.0.0.7:catalog:9001"
+    assert instance["port"] == {"$": 9001, "@enabled": "true"}
+    assert instance["securePort"] == {"$": 443, "@enabled": "false"}
+    assert instance["dataCenterInfo"]["name"] == "MyOwn"
+    assert instance["metadata"] == {"zone": "eu-1"}
+    assert instance["leaseInfo"]["renewalIntervalInSecs"] == 10
+    assert instance["leaseInfo"]["durationInSecs"] == 40
+    assert instance["vipAddress"] == "catalog"
+    assert instance["lastDirtyTimestamp"] == "1700000000000"
+
+
+async def test_the_registrys_own_xml_rendering_registers_back_unchanged(
+    registry: httpx.AsyncClient,
+) -> None:
+    await registry.post("/eureka/apps/CATALOG", json=registration(metadata={}))
+    before = (await registry.get("/eureka/instances/127.0.0.1:catalog:9001", headers=JSON)).json()
+    rendered = (await registry.get("/eureka/instances/127.0.0.1:catalog:9001")).content
+    response = await registry.post(
+        "/eureka/apps/CATALOG", content=rendered, headers={"Content-Type": "application/xml"}
+    )
+    assert response.status_code == 204
+    after = (await registry.get("/eureka/instances/127.0.0.1:catalog:9001", headers=JSON)).json()
+    unchanged = ("port", "securePort", "dataCenterInfo", "metadata", "hostName", "status")
+    assert {key: after["instance"][key] for key in unchanged} == {
+        key: before["instance"][key] for key in unchanged
+    }
+
+
 async def test_one_app_one_instance_and_instance_by_id(registry: httpx.AsyncClient) -> None:
     await registry.post("/eureka/apps/CATALOG", json=registration())
     await registry.post(

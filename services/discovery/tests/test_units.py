@@ -6,7 +6,13 @@ from xml.etree import ElementTree
 import pytest
 from starlette.requests import Request
 
-from spotilike.discovery.api.codec import JSON, XML, eureka_response, preferred_format
+from spotilike.discovery.api.codec import (
+    JSON,
+    XML,
+    eureka_response,
+    preferred_format,
+    xml_document,
+)
 from spotilike.discovery.service.documents import apps_hashcode
 from spotilike.discovery.settings import DiscoverySettings
 from spotilike.kit.discovery import InstanceStatus
@@ -79,6 +85,29 @@ def test_xml_follows_xstreams_rules() -> None:
     assert first.findtext("overriddenstatus") == "UNKNOWN"
     assert first.findtext("flag") == "true"
     assert response.headers["vary"] == "Accept"
+
+
+def test_xml_reads_back_into_the_json_shape() -> None:
+    document = {
+        "name": "A",
+        "instance": [
+            {"port": {"$": "80", "@enabled": "true"}, "overriddenStatus": "UNKNOWN"},
+            {"port": {"$": "81", "@enabled": "false"}, "metadata": {"@class": "EmptyMap"}},
+        ],
+    }
+    rendered = eureka_response(_request("application/xml"), "application", document).body
+    assert xml_document(bytes(rendered)) == {"application": document}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"<a><b></a>", b'<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>', b"<a>" * 9 + b"</a>" * 9],
+)
+def test_unreadable_xml_is_a_400(body: bytes) -> None:
+    with pytest.raises(Problem) as caught:
+        xml_document(body)
+    assert caught.value.status == 400
+    assert caught.value.code == "discovery/bad-xml"
 
 
 def test_production_refuses_to_start_without_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -86,13 +86,29 @@ async def test_unknown_instance_fields_are_dropped_not_stored(registry: httpx.As
     [
         (b"{not json", "application/json", 400),
         (b"\xff\xfe", "application/json", 400),
-        (b"<instance/>", "application/xml", 415),
+        (b"<instance", "application/xml", 400),
+        (b"<instance/>", "application/xml", 422),
+        (b"<registration><app>CATALOG</app></registration>", "application/xml", 422),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE i [<!ENTITY a "aaaaaaaaaa">'
+            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><instance>&b;</instance>',
+            "application/xml",
+            400,
+        ),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE i [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b"<instance><app>&x;</app></instance>",
+            "text/xml",
+            400,
+        ),
+        (b"<instance>" + b"<a>" * 50 + b"</a>" * 50 + b"</instance>", "application/xml", 400),
         (b"app=CATALOG", "application/x-www-form-urlencoded", 415),
+        (b'{"instance": {}}', "text/plain", 415),
         (b"[]", "application/json", 422),
         (b"null", "application/json", 422),
     ],
 )
-async def test_a_body_that_is_not_a_json_registration_is_refused(
+async def test_a_body_that_is_not_a_registration_is_refused(
     registry: httpx.AsyncClient, content: bytes, content_type: str, status: int
 ) -> None:
     response = await registry.post(

@@ -154,6 +154,9 @@ class InstanceIn(_Body):
     @classmethod
     def _metadata_scalars(cls, value: Any) -> Any:
         # Eureka's JSON marks an empty map with "@class"; values may be numbers or booleans.
+        # An empty XML element (``<metadata/>``) reads as "".
+        if value == "":
+            return {}
         if not isinstance(value, dict):
             return value
         return {

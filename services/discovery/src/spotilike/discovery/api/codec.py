@@ -4,6 +4,8 @@ Eureka answers XML unless the client asks for JSON, and several clients (py-eure
 among them) send no ``Accept`` at all and parse XML; so XML is the default and JSON is
 served when it is preferred. The XML is derived from the JSON shape by XStream's rules:
 ``@name`` members become attributes, ``$`` the element text, lists repeated elements.
+Registrations may come in either rendering too; :func:`xml_document` reads XML back into
+the JSON shape by the same rules, so one model validates both.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import json
 from typing import Any
 from xml.etree import ElementTree
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 from fastapi import Request
 from fastapi.responses import Response
 
 from spotilike.kit.errors import Problem
 
-__all__ = ["JSON", "XML", "eureka_response", "preferred_format"]
+__all__ = ["JSON", "XML", "eureka_response", "preferred_format", "xml_document"]
 
 JSON = "application/json"
 XML = "application/xml"
@@ -25,6 +29,10 @@ _XML_TYPES = {"application/xml": 3, "text/xml": 3, "application/*": 2, "*/*": 1}
 _JSON_TYPES = {"application/json": 3, "application/*": 2, "*/*": 1}
 # XStream's element names where they differ from the JSON codec's.
 _XML_NAMES = {"overriddenStatus": "overriddenstatus"}
+_JSON_NAMES = {xml: json for json, xml in _XML_NAMES.items()}
+# An InstanceInfo nests three deep (instance, metadata, entry); anything much deeper is
+# not a registration, and refusing it keeps the reader's recursion bounded.
+_MAX_XML_DEPTH = 8
 
 
 def _quality(accept: str, types: dict[str, int]) -> tuple[float, int]:
@@ -86,3 +94,45 @@ def eureka_response(request: Request, root: str, document: dict[str, Any]) -> Re
         return Response(body, media_type=JSON, headers={"Vary": "Accept"})
     xml = ElementTree.tostring(_element(root, document), encoding="utf-8", xml_declaration=True)
     return Response(xml, media_type=XML, headers={"Vary": "Accept"})
+
+
+def _from_element(element: ElementTree.Element, depth: int) -> Any:
+    if depth > _MAX_XML_DEPTH:
+        raise Problem(
+            f"The XML nests deeper than {_MAX_XML_DEPTH} elements; an InstanceInfo does not.",
+            code="discovery/bad-xml",
+            status=400,
+        )
+    attributes: dict[str, Any] = {f"@{name}": value for name, value in element.attrib.items()}
+    text = (element.text or "").strip()
+    if len(element) == 0:
+        if not attributes:
+            return text
+        return attributes | ({"$": text} if text else {})
+    members = attributes
+    for child in element:
+        name = _JSON_NAMES.get(child.tag, child.tag)
+        value = _from_element(child, depth + 1)
+        if name not in members:
+            members[name] = value
+        elif isinstance(members[name], list):
+            members[name].append(value)
+        else:
+            members[name] = [members[name], value]
+    return members
+
+
+def xml_document(body: bytes) -> dict[str, Any]:
+    """An XML document as ``{root: …}`` in the JSON shape: attributes as ``@name``, the text
+    of an element with attributes as ``$``, repeated elements as a list.
+
+    Parsed with defusedxml and no DTD allowed: Eureka documents have none, and a DTD is how
+    entity expansion ("billion laughs") and external entities get in.
+    """
+    try:
+        root = fromstring(body, forbid_dtd=True)
+    except (ElementTree.ParseError, DefusedXmlException) as exc:
+        raise Problem(
+            f"The body is not acceptable XML: {exc}", code="discovery/bad-xml", status=400
+        ) from None
+    return {_JSON_NAMES.get(root.tag, root.tag): _from_element(root, 1)}

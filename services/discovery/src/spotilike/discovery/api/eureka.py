@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from spotilike.discovery.api.access import require_reader, require_writer
-from spotilike.discovery.api.codec import JSON, XML, eureka_response
+from spotilike.discovery.api.codec import JSON, XML, eureka_response, xml_document
 from spotilike.discovery.schemas import APP_NAME_PATTERN, INSTANCE_ID_PATTERN, RegistrationIn
 from spotilike.discovery.service import Registry
 from spotilike.kit.app import state_dependency
@@ -28,14 +28,16 @@ __all__ = ["router"]
 
 PROBLEMS = ProblemResponses(
     {
-        400: "The body is not JSON.",
+        400: "The body is not well-formed JSON or XML.",
         401: "The registry's credentials are required and were missing or wrong.",
         404: "No such app or instance: a renewing client should register again.",
         406: "Neither JSON nor XML is acceptable to the client.",
-        415: "The body is not application/json.",
+        415: "The body is neither application/json nor application/xml.",
         422: "A field of the registration or a parameter is invalid; see 'errors'.",
     }
 )
+
+_XML_BODY_TYPES = frozenset({XML, "text/xml"})
 
 _registry = state_dependency("registry", Registry)
 RegistryDep = Annotated[Registry, Depends(_registry)]
@@ -90,28 +92,36 @@ _REGISTRATION_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": (
-            "Eureka's InstanceInfo in its JSON rendering. The renderings of other Eureka "
-            "clients are taken too: numbers and flags as strings, a bare port number."
+            "Eureka's InstanceInfo in its JSON rendering, or as XML (``<instance>``, "
+            "XStream's rendering, as Eureka's REST API takes it). The renderings of other "
+            "Eureka clients are taken too: numbers and flags as strings, a bare port number."
         ),
-        "content": {"application/json": {"schema": _inlined(RegistrationIn.model_json_schema())}},
+        "content": {
+            JSON: {"schema": _inlined(RegistrationIn.model_json_schema())},
+            XML: {"schema": {"type": "string"}},
+        },
     }
 }
 
 
 async def _registration(request: Request) -> RegistrationIn:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
+    raw: Any
+    if content_type in _XML_BODY_TYPES:
+        raw = xml_document(await request.body())
+    elif content_type == JSON:
+        try:
+            raw = json.loads(await request.body())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise Problem(
+                f"The body is not JSON: {exc}", code="discovery/bad-json", status=400
+            ) from None
+    else:
         raise Problem(
-            "Register with an application/json body, as Eureka's clients do.",
+            "Register with an application/json or application/xml body, as Eureka's clients do.",
             code="discovery/unsupported-media-type",
             status=415,
         )
-    try:
-        raw = json.loads(await request.body())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Problem(
-            f"The body is not JSON: {exc}", code="discovery/bad-json", status=400
-        ) from None
     try:
         return RegistrationIn.model_validate(raw)
     except ValidationError as exc:
