@@ -9,9 +9,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spotilike.discovery.api import ROUTERS
 from spotilike.discovery.repository import LeaseStore
-from spotilike.discovery.service import Evictor, Registry
+from spotilike.discovery.service import Registry
 from spotilike.discovery.settings import DiscoverySettings
 from spotilike.kit.app import BackgroundWorker, ServiceResources, create_app
+from spotilike.kit.periodic import PeriodicWorker
 
 __all__ = ["create_discovery_app"]
 
@@ -50,7 +51,15 @@ def create_discovery_app(settings: DiscoverySettings | None = None) -> FastAPI:
 
     def workers(resources: ServiceResources) -> Sequence[BackgroundWorker]:
         assert registry is not None
-        return [Evictor(registry, interval_seconds=settings.eviction_interval_seconds)]
+        # Expiry itself is Valkey's key TTL; the timer only records the deletions into the
+        # delta when nobody reads, so every registry instance may run one, without a lock.
+        return [
+            PeriodicWorker(
+                "eviction",
+                registry.evict_expired,
+                interval_seconds=settings.eviction_interval_seconds,
+            )
+        ]
 
     app = create_app(
         settings,

@@ -17,7 +17,7 @@ them and nothing can evict twice or fight over a leader lock. What TTL alone doe
 is record the deletion: ``_VIEW`` compares the index with the live lease keys and turns
 each vanished one into a DELETED change, atomically (it is a script), so any number of
 registry instances may run it concurrently and each expiry is recorded exactly once. It
-runs on every read and on a timer (:class:`spotilike.discovery.service.Evictor`). Every
+runs on every read and on a timer (the app's ``eviction`` worker). Every
 timestamp comes from Valkey's ``TIME``, so registry hosts with skewed clocks agree too.
 
 The scripts walk the whole index: O(instances) per read, which is fine for a registry of

@@ -1,6 +1,5 @@
-"""The registry's use cases and the eviction timer."""
+"""The registry's use cases."""
 
-from spotilike.discovery.service.evictor import Evictor
 from spotilike.discovery.service.registry import Registry
 
-__all__ = ["Evictor", "Registry"]
+__all__ = ["Registry"]
