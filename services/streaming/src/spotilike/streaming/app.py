@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from fastapi import FastAPI
@@ -9,10 +10,12 @@ from fastapi import FastAPI
 from spotilike.kit.app import BackgroundWorker, ServiceResources, create_app
 from spotilike.kit.auth import TokenVerifier, verifier_from_settings
 from spotilike.kit.events import OutboxPublisher
+from spotilike.kit.periodic import PeriodicWorker
 from spotilike.streaming.api import ROUTERS
 from spotilike.streaming.consumers import tracks_consumer, users_consumer
 from spotilike.streaming.models import messaging
-from spotilike.streaming.service.runtime import build_runtime
+from spotilike.streaming.service.playback import end_idle_sessions
+from spotilike.streaming.service.runtime import Runtime, build_runtime
 from spotilike.streaming.settings import StreamingSettings
 
 __all__ = ["create_streaming_app"]
@@ -26,11 +29,17 @@ def create_streaming_app(
     token_verifier: TokenVerifier | None = None,
 ) -> FastAPI:
     settings = settings or StreamingSettings()
+    runtime: Runtime | None = None
 
     def workers(resources: ServiceResources) -> Sequence[BackgroundWorker]:
         if not run_workers or resources.database is None:
             return []
+        assert runtime is not None
+        sweep = functools.partial(end_idle_sessions, runtime)
         return [
+            PeriodicWorker(
+                "idle_play_sessions", sweep, interval_seconds=settings.session_sweep_seconds
+            ),
             OutboxPublisher.for_service(resources.database, messaging, settings),
             tracks_consumer(
                 database=resources.database,

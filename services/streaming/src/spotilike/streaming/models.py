@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import DateTime, Index, Integer, SmallInteger, String, func
+from sqlalchemy import DateTime, Index, Integer, SmallInteger, String, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from spotilike.kit.db import service_metadata
@@ -72,7 +72,15 @@ class PlaySession(Base):
     """One play of one track by one user, as the client reports it."""
 
     __tablename__ = "play_sessions"
-    __table_args__ = (Index("ix_play_sessions_user_track", "user_id", "track_id"),)
+    __table_args__ = (
+        Index("ix_play_sessions_user_track", "user_id", "track_id"),
+        # The sweep's question: which open sessions have been silent too long.
+        Index(
+            "ix_play_sessions_open_last_event",
+            "last_event_at",
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
 
     session_id: Mapped[UUID] = mapped_column(primary_key=True)
     user_id: Mapped[UUID]

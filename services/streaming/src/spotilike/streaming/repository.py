@@ -15,6 +15,7 @@ from spotilike.streaming.models import Listener, PlayableTrack, PlaySession
 __all__ = [
     "counted_plays_since",
     "erase_play_sessions",
+    "idle_play_sessions",
     "listener",
     "lock_user_track",
     "play_session",
@@ -106,6 +107,24 @@ async def play_session(
     if for_update:
         statement = statement.with_for_update()
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def idle_play_sessions(
+    session: AsyncSession, *, silent_since: datetime, limit: int
+) -> list[PlaySession]:
+    """Open sessions whose last report is older than ``silent_since``, oldest first, locked.
+
+    ``SKIP LOCKED``: sessions another sweep (or a report being recorded) holds are left to
+    it, so instances sweep side by side without waiting on each other.
+    """
+    statement = (
+        select(PlaySession)
+        .where(PlaySession.ended_at.is_(None), PlaySession.last_event_at < silent_since)
+        .order_by(PlaySession.last_event_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(statement)).scalars())
 
 
 async def lock_user_track(session: AsyncSession, *, user_id: UUID, track_id: UUID) -> None:

@@ -62,6 +62,12 @@ class StreamingSettings(ServiceSettings):
     not count (hammering one track to inflate it)."""
     session_events_limit: int = Field(default=600, ge=10)
     """Events one play session may send; progress beyond it is refused (429)."""
+    session_idle_seconds: int = Field(default=1800, ge=60, le=86_400)
+    """A play session silent this long is ended by the sweep, as if its last report had
+    been ``ended``: a closed laptop or a crashed tab still counts what was listened.
+    The player reports every 10 s while playing, so only a long pause gets here."""
+    session_sweep_seconds: float = Field(default=60, gt=0, le=3600)
+    """How often each instance looks for idle play sessions."""
 
     @cached_property
     def keys(self) -> PlaybackKeys:

@@ -11,6 +11,8 @@ Rules, each there because a client is not trusted:
 - A user's counted plays of one track are capped per day; plays past the cap are still
   reported (history stays true) but flagged and not counted.
 - A session takes at most ``session_events_limit`` reports.
+- A session that stops reporting (a closed tab, a lost connection) is ended by
+  :func:`end_idle_sessions` after ``session_idle_seconds``, at its last report.
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ from spotilike.streaming.schemas import PlaybackEventIn, PlaySessionView
 from spotilike.streaming.service.rights import decide
 from spotilike.streaming.service.runtime import Runtime
 
-__all__ = ["listened_increment", "record_event"]
+__all__ = ["end_idle_sessions", "listened_increment", "record_event"]
 
 SLACK_MS: Final = 2_000
 """Allowed excess of a position advance over the wall-clock time between reports
 (network jitter, players reporting a little early)."""
 _CAP_WINDOW: Final = timedelta(days=1)
+_SWEEP_BATCH: Final = 200
 
 
 def listened_increment(*, previous_ms: int, position_ms: int, wall_ms: int) -> int:
@@ -148,8 +151,13 @@ async def _advance(
     play.listened_ms = min(play.listened_ms + increment, max(ceiling, play.listened_ms))
     play.last_position_ms = event.position_ms
     play.last_event_at = now
-    if event.type != "ended":
-        return
+    if event.type == "ended":
+        await _end(runtime, session, play, now)
+
+
+async def _end(runtime: Runtime, session: AsyncSession, play: PlaySession, now: datetime) -> None:
+    """Ends a locked, open session: decides once whether it counts, and says so."""
+    settings = runtime.settings
     play.ended_at = now
     threshold = min(settings.play_count_ms, play.track_duration_ms or settings.play_count_ms)
     if play.listened_ms >= threshold:
@@ -179,3 +187,27 @@ async def _advance(
         key=str(play.user_id),
         subject=str(play.track_id),
     )
+
+
+async def end_idle_sessions(
+    runtime: Runtime, *, now: datetime | None = None, batch: int = _SWEEP_BATCH
+) -> int:
+    """Ends every session silent for ``session_idle_seconds``; how many it ended.
+
+    Each is ended at its last report, with what was listened until then, exactly as an
+    ``ended`` report at that moment would have: the same count decision, the same cap,
+    one ``playback.ended``. Batches keep each transaction (and its row locks) short.
+    """
+    now = now or datetime.now(UTC)
+    silent_since = now - timedelta(seconds=runtime.settings.session_idle_seconds)
+    ended = 0
+    while True:
+        async with runtime.database.transaction() as session:
+            plays = await repository.idle_play_sessions(
+                session, silent_since=silent_since, limit=batch
+            )
+            for play in plays:
+                await _end(runtime, session, play, play.last_event_at)
+        ended += len(plays)
+        if len(plays) < batch:
+            return ended
