@@ -1,43 +1,21 @@
-"""HTTP/1.1 to the upstream services: pooled keep-alive connections on asyncio protocols,
-with every answer parsed by llhttp (Node's parser, also uvicorn's) through httptools.
-
-Why not a client library: the proxy path sends one request and relays one answer, and
-the client was most of the gateway's cost. Each alone in one process against the same
-upstream (bench/gateway_proxy.py, docs/benchmarks.md), this pool made 28k requests/s,
-pyreqwest 12k, aiohttp's ClientSession 7.3k and httpx2 1.2k. The part of HTTP that is
-hard to get right, parsing answers, stays with llhttp. What is written here is the
-framing of requests, the reuse of connections, flow control both ways and the
-connection limit.
-
-The rules:
-
-- A connection goes back to the pool only when its answer was read to the end, its
-  request body was sent whole and neither side asked to close. Reuse is last in, first
-  out. A connection idle for longer than ``idle_seconds`` is closed, not reused: uvicorn
-  closes idle connections after 5 s, and a request written into a closing connection is
-  lost.
-- A request body with the client's ``Content-Length`` goes as it is; one without goes
-  chunked. An answer that arrives while the body is still being sent is relayed, and the
-  connection is closed after it.
-- Up to 256 KiB of an answer is buffered. Past that, the socket stops reading until the
-  relay has caught up, and TCP slows the upstream down.
-- Answers to ``HEAD``, ``1xx``, ``204`` and ``304`` have no body. Interim ``1xx`` answers
-  are skipped, and an answer delimited by the connection closing ends at that close.
-"""
+"""One upstream connection and the exchange it carries: the request written (its body
+streamed with flow control), the answer parsed by llhttp and buffered up to a bound."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ssl
 from collections import deque
-from collections.abc import AsyncIterable, Sequence
-from typing import Final, cast
-from urllib.parse import urlsplit
+from collections.abc import AsyncIterable
+from typing import TYPE_CHECKING, Final, cast
 
 import httptools
 
-__all__ = ["Deadline", "UpstreamConnectionError", "UpstreamPool", "UpstreamResponse"]
+from spotilike.gateway.proxy.connections.framing import is_delimited
+
+if TYPE_CHECKING:
+    from spotilike.gateway.proxy.connections.pool import Origin, UpstreamPool
+
+__all__ = ["Connection", "Deadline", "UpstreamConnectionError", "UpstreamResponse"]
 
 _HIGH_WATER: Final = 256 * 1024
 _LOW_WATER: Final = 64 * 1024
@@ -58,46 +36,10 @@ class Deadline:
         self.at = at
 
 
-class _Origin:
-    __slots__ = ("host", "host_header", "idle", "key", "port", "tls")
-
-    def __init__(self, base_url: str) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) origin: {base_url!r}")
-        self.key = base_url
-        self.host = parts.hostname
-        self.tls = parts.scheme == "https"
-        self.port = parts.port or (443 if self.tls else 80)
-        # Upstream origins come from configuration and discovery: plain ASCII host[:port].
-        self.host_header = parts.netloc.rsplit("@", 1)[-1].encode("ascii")
-        self.idle: deque[_Connection] = deque()
-
-
-def _request_head(
-    method: str,
-    target: str,
-    host: bytes,
-    headers: Sequence[tuple[bytes, bytes]],
-    framing: bytes,
-) -> bytes:
-    parts = [method.encode("ascii"), b" ", target.encode("latin-1"), b" HTTP/1.1\r\nHost: ", host]
-    for name, value in headers:
-        parts += (b"\r\n", name, b": ", value)
-    parts += (b"\r\n", framing, b"\r\n")
-    head = b"".join(parts)
-    # One line per header plus the request line, Host and the blank line (and the framing
-    # line): a CR or LF inside a name or value would split a line and smuggle a header.
-    lines = len(headers) + 3 + (1 if framing else 0)
-    if head.count(b"\n") != lines or head.count(b"\r") != lines:
-        raise ValueError("a request header contains CR or LF")
-    return head
-
-
-class _Connection(asyncio.Protocol):
+class Connection(asyncio.Protocol):
     """One TCP connection and the exchange (request, then answer) it is carrying."""
 
-    def __init__(self, pool: UpstreamPool, origin: _Origin) -> None:
+    def __init__(self, pool: UpstreamPool, origin: Origin) -> None:
         self._pool = pool
         self.origin = origin
         self._loop = asyncio.get_running_loop()
@@ -193,7 +135,7 @@ class _Connection(asyncio.Protocol):
         # in an unknown state, whatever happens to the rest of the body.
         self._answered_early = not self._body_sent
         if not (self._head_only or status in _NO_BODY_STATUSES):
-            self._until_close = not _is_delimited(self.headers)
+            self._until_close = not is_delimited(self.headers)
         self._wake_head()
         if self._head_only:
             # llhttp would wait for the body the headers announce; HEAD has none.
@@ -379,20 +321,6 @@ class _Connection(asyncio.Protocol):
             waiter.set_result(None)
 
 
-def _is_delimited(headers: Sequence[tuple[bytes, bytes]]) -> bool:
-    """Whether the answer's body has a length or chunked framing; without either it runs
-    until the upstream closes (RFC 9112 §6.3)."""
-    for name, value in headers:
-        lower = name.lower()
-        if lower == b"content-length":
-            return True
-        if lower == b"transfer-encoding" and value.rsplit(b",", 1)[-1].strip().lower() == (
-            b"chunked"
-        ):
-            return True
-    return False
-
-
 def _expire(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
@@ -403,7 +331,7 @@ class UpstreamResponse:
 
     __slots__ = ("_connection", "headers", "status")
 
-    def __init__(self, connection: _Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self.status = connection.status
         self.headers = connection.headers
@@ -428,168 +356,3 @@ class UpstreamResponse:
     def close(self) -> None:
         """Abandon the answer and its connection (a waiting ``read`` raises)."""
         self._connection.abort()
-
-
-class UpstreamPool:
-    """Keep-alive connections to every upstream origin, at most ``max_connections``."""
-
-    def __init__(
-        self,
-        *,
-        connect_timeout_seconds: float,
-        max_connections: int,
-        idle_seconds: float,
-        tls: ssl.SSLContext | None = None,
-    ) -> None:
-        self._connect_timeout = connect_timeout_seconds
-        self._limit = max_connections
-        self._idle_seconds = idle_seconds
-        self._tls = tls
-        self._origins: dict[str, _Origin] = {}
-        self._open: set[_Connection] = set()
-        self._connecting = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
-
-    @property
-    def open_connections(self) -> int:
-        return len(self._open) + self._connecting
-
-    def idle_connections(self, base_url: str) -> int:
-        origin = self._origins.get(base_url)
-        return 0 if origin is None else len(origin.idle)
-
-    async def request(
-        self,
-        base_url: str,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[bytes, bytes]],
-        body: AsyncIterable[bytes] | None = None,
-        *,
-        deadline: Deadline,
-        body_length_known: bool = False,
-    ) -> UpstreamResponse:
-        """Sends ``method target`` to ``base_url`` (``http://host:port``) and returns once
-        the answer's headers are in; ``TimeoutError`` when the deadline passes first.
-        ``headers`` must not contain Host or framing headers, except a Content-Length the
-        body matches (``body_length_known``)."""
-        origin = self._origins.get(base_url)
-        if origin is None:
-            origin = self._origins[base_url] = _Origin(base_url)
-        chunked = body is not None and not body_length_known
-        head = _request_head(
-            method,
-            target,
-            origin.host_header,
-            headers,
-            b"Transfer-Encoding: chunked\r\n" if chunked else b"",
-        )
-        loop = asyncio.get_running_loop()
-        connection = self._take_idle(origin, loop.time())
-        if connection is None:
-            async with asyncio.timeout_at(deadline.at):
-                connection = await self._acquire(origin)
-        await connection.exchange(
-            head, body, chunked=chunked, head_only=method == "HEAD", deadline=deadline
-        )
-        return UpstreamResponse(connection)
-
-    async def _acquire(self, origin: _Origin) -> _Connection:
-        """A new connection, once the limit allows one (or an idle one that came back)."""
-        loop = asyncio.get_running_loop()
-        while True:
-            if self.open_connections < self._limit or self._evict_one():
-                return await self._connect(origin)
-            waiter = loop.create_future()
-            self._waiters.append(waiter)
-            try:
-                await waiter
-            except BaseException:
-                # Woken, then cancelled before taking the slot: the next waiter gets it.
-                if waiter.done() and not waiter.cancelled():
-                    self._wake_waiter()
-                raise
-            finally:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
-            connection = self._take_idle(origin, loop.time())
-            if connection is not None:
-                return connection
-
-    def _take_idle(self, origin: _Origin, now: float) -> _Connection | None:
-        idle = origin.idle
-        while idle:
-            connection = idle.pop()
-            if connection.closed:
-                continue
-            if now - connection.idle_since > self._idle_seconds:
-                # The newest is too old, so all of them are.
-                connection.abort()
-                while idle:
-                    idle.pop().abort()
-                return None
-            return connection
-        return None
-
-    def _evict_one(self) -> bool:
-        """Closes the oldest idle connection of any origin, to make room."""
-        oldest: _Connection | None = None
-        for origin in self._origins.values():
-            if origin.idle and (oldest is None or origin.idle[0].idle_since < oldest.idle_since):
-                oldest = origin.idle[0]
-        if oldest is None:
-            return False
-        oldest.origin.idle.popleft()
-        oldest.abort()
-        return True
-
-    def _tls_context(self) -> ssl.SSLContext:
-        if self._tls is None:
-            self._tls = ssl.create_default_context()
-        return self._tls
-
-    async def _connect(self, origin: _Origin) -> _Connection:
-        loop = asyncio.get_running_loop()
-        self._connecting += 1
-        try:
-            async with asyncio.timeout(self._connect_timeout):
-                _, connection = await loop.create_connection(
-                    lambda: _Connection(self, origin),
-                    origin.host,
-                    origin.port,
-                    ssl=self._tls_context() if origin.tls else None,
-                )
-        except TimeoutError:
-            raise UpstreamConnectionError(
-                f"connecting to {origin.key} took over {self._connect_timeout:g} s"
-            ) from None
-        finally:
-            self._connecting -= 1
-            self._wake_waiter()
-        self._open.add(connection)
-        return connection
-
-    def give_back(self, connection: _Connection) -> None:
-        connection.idle_since = asyncio.get_running_loop().time()
-        connection.origin.idle.append(connection)
-        self._wake_waiter()
-
-    def forget(self, connection: _Connection) -> None:
-        """A connection closed: it no longer counts against the limit."""
-        self._open.discard(connection)
-        with contextlib.suppress(ValueError):
-            connection.origin.idle.remove(connection)
-        self._wake_waiter()
-
-    def _wake_waiter(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-
-    async def aclose(self) -> None:
-        for connection in list(self._open):
-            connection.abort()
-        for origin in self._origins.values():
-            origin.idle.clear()

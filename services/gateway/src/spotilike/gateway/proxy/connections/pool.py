@@ -1,0 +1,202 @@
+"""The pool: keep-alive connections per origin, reused last in, first out, at most
+``max_connections`` in all."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections import deque
+from collections.abc import AsyncIterable, Sequence
+from urllib.parse import urlsplit
+
+from spotilike.gateway.proxy.connections.exchange import (
+    Connection,
+    Deadline,
+    UpstreamConnectionError,
+    UpstreamResponse,
+)
+from spotilike.gateway.proxy.connections.framing import request_head
+
+__all__ = ["Origin", "UpstreamPool"]
+
+
+class Origin:
+    __slots__ = ("host", "host_header", "idle", "key", "port", "tls")
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) origin: {base_url!r}")
+        self.key = base_url
+        self.host = parts.hostname
+        self.tls = parts.scheme == "https"
+        self.port = parts.port or (443 if self.tls else 80)
+        # Upstream origins come from configuration and discovery: plain ASCII host[:port].
+        self.host_header = parts.netloc.rsplit("@", 1)[-1].encode("ascii")
+        self.idle: deque[Connection] = deque()
+
+
+class UpstreamPool:
+    """Keep-alive connections to every upstream origin, at most ``max_connections``."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout_seconds: float,
+        max_connections: int,
+        idle_seconds: float,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self._connect_timeout = connect_timeout_seconds
+        self._limit = max_connections
+        self._idle_seconds = idle_seconds
+        self._tls = tls
+        self._origins: dict[str, Origin] = {}
+        self._open: set[Connection] = set()
+        self._connecting = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._open) + self._connecting
+
+    def idle_connections(self, base_url: str) -> int:
+        origin = self._origins.get(base_url)
+        return 0 if origin is None else len(origin.idle)
+
+    async def request(
+        self,
+        base_url: str,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: AsyncIterable[bytes] | None = None,
+        *,
+        deadline: Deadline,
+        body_length_known: bool = False,
+    ) -> UpstreamResponse:
+        """Sends ``method target`` to ``base_url`` (``http://host:port``) and returns once
+        the answer's headers are in; ``TimeoutError`` when the deadline passes first.
+        ``headers`` must not contain Host or framing headers, except a Content-Length the
+        body matches (``body_length_known``)."""
+        origin = self._origins.get(base_url)
+        if origin is None:
+            origin = self._origins[base_url] = Origin(base_url)
+        chunked = body is not None and not body_length_known
+        head = request_head(
+            method,
+            target,
+            origin.host_header,
+            headers,
+            b"Transfer-Encoding: chunked\r\n" if chunked else b"",
+        )
+        loop = asyncio.get_running_loop()
+        connection = self._take_idle(origin, loop.time())
+        if connection is None:
+            async with asyncio.timeout_at(deadline.at):
+                connection = await self._acquire(origin)
+        await connection.exchange(
+            head, body, chunked=chunked, head_only=method == "HEAD", deadline=deadline
+        )
+        return UpstreamResponse(connection)
+
+    async def _acquire(self, origin: Origin) -> Connection:
+        """A new connection, once the limit allows one (or an idle one that came back)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if self.open_connections < self._limit or self._evict_one():
+                return await self._connect(origin)
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                # Woken, then cancelled before taking the slot: the next waiter gets it.
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_waiter()
+                raise
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+            connection = self._take_idle(origin, loop.time())
+            if connection is not None:
+                return connection
+
+    def _take_idle(self, origin: Origin, now: float) -> Connection | None:
+        idle = origin.idle
+        while idle:
+            connection = idle.pop()
+            if connection.closed:
+                continue
+            if now - connection.idle_since > self._idle_seconds:
+                # The newest is too old, so all of them are.
+                connection.abort()
+                while idle:
+                    idle.pop().abort()
+                return None
+            return connection
+        return None
+
+    def _evict_one(self) -> bool:
+        """Closes the oldest idle connection of any origin, to make room."""
+        oldest: Connection | None = None
+        for origin in self._origins.values():
+            if origin.idle and (oldest is None or origin.idle[0].idle_since < oldest.idle_since):
+                oldest = origin.idle[0]
+        if oldest is None:
+            return False
+        oldest.origin.idle.popleft()
+        oldest.abort()
+        return True
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
+        return self._tls
+
+    async def _connect(self, origin: Origin) -> Connection:
+        loop = asyncio.get_running_loop()
+        self._connecting += 1
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                _, connection = await loop.create_connection(
+                    lambda: Connection(self, origin),
+                    origin.host,
+                    origin.port,
+                    ssl=self._tls_context() if origin.tls else None,
+                )
+        except TimeoutError:
+            raise UpstreamConnectionError(
+                f"connecting to {origin.key} took over {self._connect_timeout:g} s"
+            ) from None
+        finally:
+            self._connecting -= 1
+            self._wake_waiter()
+        self._open.add(connection)
+        return connection
+
+    def give_back(self, connection: Connection) -> None:
+        connection.idle_since = asyncio.get_running_loop().time()
+        connection.origin.idle.append(connection)
+        self._wake_waiter()
+
+    def forget(self, connection: Connection) -> None:
+        """A connection closed: it no longer counts against the limit."""
+        self._open.discard(connection)
+        with contextlib.suppress(ValueError):
+            connection.origin.idle.remove(connection)
+        self._wake_waiter()
+
+    def _wake_waiter(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def aclose(self) -> None:
+        for connection in list(self._open):
+            connection.abort()
+        for origin in self._origins.values():
+            origin.idle.clear()
