@@ -162,6 +162,17 @@ async def test_dot_segments_and_control_characters_are_refused(
     assert response.json()["type"].endswith("bad-path")
 
 
+async def test_a_double_encoded_dot_dot_goes_upstream_still_encoded(
+    settings: GatewaySettings,
+) -> None:
+    """``%252e`` decodes once to the text ``%2e``, not a dot: the gateway routes on that and
+    forwards the path as received, so no second decoding can turn it into ``..``."""
+    async with gateway_client(settings) as client:
+        response = await client.get("/open/%252e%252e/private/x")
+    assert response.status_code == 200
+    assert response.json()["raw_path"] == "/open/%252e%252e/private/x"
+
+
 def test_a_literal_dot_dot_path_is_refused(settings: GatewaySettings) -> None:
     # httpx normalises "../" away on the client side; a raw request keeps it.
     with served_in_thread(create_gateway_app(settings)) as url:
