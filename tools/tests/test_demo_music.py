@@ -32,6 +32,7 @@ from spotilike.tools.demo.music import (
     render,
     write_ogg,
 )
+from spotilike.tools.demo.music.composer import MAJOR, MINOR
 
 pytestmark = pytest.mark.unit
 
@@ -199,7 +200,7 @@ def test_the_detectors_reject_a_drone_and_noise() -> None:
     # A harmonic-rich drone does show many spectral peaks (its harmonic series); the melody
     # and chord checks are the ones that tell it from music.
     assert len(strong_pitches(noise())) < 3
-    assert key_share(noise(), 0, music._MAJOR) < 0.65
+    assert key_share(noise(), 0, MAJOR) < 0.65
     for control in (drone(), noise()):
         assert onsets(onset_strength(control)) < 3
         assert chord_share(control) < 0.1
@@ -280,7 +281,7 @@ def test_the_spectrum_has_many_distinct_pitches_in_the_songs_key(song: DemoSong)
     peaks = strong_pitches(signal)
     assert len(peaks) >= 8
     assert len({p % 12 for p in peaks}) >= 6
-    scale = music._MINOR if score.minor else music._MAJOR
+    scale = MINOR if score.minor else MAJOR
     assert key_share(signal, score.tonic, scale) > 0.85
 
 
@@ -383,7 +384,7 @@ def test_a_failed_encode_leaves_the_old_file_and_no_debris(
 ) -> None:
     failing = shutil.which("false")
     assert failing is not None
-    monkeypatch.setattr(music.imageio_ffmpeg, "get_ffmpeg_exe", lambda: failing)
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", lambda: failing)
     target = tmp_path / "song.ogg"
     target.write_bytes(b"old")
     with pytest.raises(RuntimeError, match="ffmpeg exited"):
