@@ -173,6 +173,15 @@ async def test_metrics_are_labelled_by_route_template(client: AsyncClient) -> No
     assert 'route="/tracks/7"' not in metrics
 
 
+async def test_invented_methods_share_one_label(client: AsyncClient) -> None:
+    for method in ("BREW", "M00001", "M00002"):
+        await client.request(method, "/tracks/7")
+    metrics = (await client.get("/metrics")).text
+    assert 'method="OTHER",route="/tracks/{track_id}",service="apptest"' in metrics
+    for method in ("BREW", "M00001", "M00002"):
+        assert f'method="{method}"' not in metrics
+
+
 async def test_a_burst_of_valkey_calls_waits_for_the_pool_instead_of_failing(
     redis_url: str,
 ) -> None:

@@ -33,7 +33,7 @@ from spotilike.kit.errors import install_problem_handlers, problem_response
 from spotilike.kit.events.envelope import new_event_id
 from spotilike.kit.health import ReadinessCheck, database_check, health_router, redis_check
 from spotilike.kit.logging import configure_logging
-from spotilike.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
+from spotilike.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS, method_label, metrics_endpoint
 from spotilike.kit.settings import ServiceSettings
 from spotilike.kit.tracing import configure_tracing, tracer
 
@@ -153,7 +153,7 @@ class _RequestContextMiddleware:
 
     def _observe(self, scope: Scope, status: int, started: float) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"
-        method = scope["method"]
+        method = method_label(scope["method"])
         HTTP_REQUESTS.labels(self._service, method, route, str(status)).inc()
         HTTP_LATENCY.labels(self._service, method, route).observe(time.perf_counter() - started)
 

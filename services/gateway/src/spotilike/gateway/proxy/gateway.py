@@ -30,7 +30,7 @@ from spotilike.gateway.proxy.upstreams import Upstreams
 from spotilike.gateway.proxy.websocket import WebSocketForwarder, deny
 from spotilike.kit.context import request_id_var
 from spotilike.kit.errors import Problem, problem_response
-from spotilike.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from spotilike.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS, method_label
 
 __all__ = ["Gateway", "GatewayEntry"]
 
@@ -121,7 +121,8 @@ class Gateway:
             )
         finally:
             route = scope.get("route")
-            key = (scope["method"], route.path if route is not None else "unmatched", status)
+            label = route.path if route is not None else "unmatched"
+            key = (method_label(scope["method"]), label, status)
             observers = self._observers.get(key)
             if observers is None:
                 observers = self._observers[key] = self._new_observers(*key)
