@@ -104,6 +104,7 @@ async def test_unknown_instance_fields_are_dropped_not_stored(registry: httpx.As
         (b"<instance>" + b"<a>" * 50 + b"</a>" * 50 + b"</instance>", "application/xml", 400),
         (b"app=CATALOG", "application/x-www-form-urlencoded", 415),
         (b'{"instance": {}}', "text/plain", 415),
+        (b"[" * 30_000 + b"]" * 30_000, "application/json", 400),
         (b"[]", "application/json", 422),
         (b"null", "application/json", 422),
     ],

@@ -116,6 +116,12 @@ async def _registration(request: Request) -> RegistrationIn:
             raise Problem(
                 f"The body is not JSON: {exc}", code="discovery/bad-json", status=400
             ) from None
+        except RecursionError:
+            raise Problem(
+                "The JSON nests too deeply; an InstanceInfo is a few levels deep.",
+                code="discovery/bad-json",
+                status=400,
+            ) from None
     else:
         raise Problem(
             "Register with an application/json or application/xml body, as Eureka's clients do.",
