@@ -54,6 +54,24 @@ class UpstreamApp:
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
+        if scope["path"] == "/ws/social/handshake":
+            # What the upstream was asked for: the WebSocket forwarder's handshake.
+            asked = {k.decode(): v.decode() for k, v in scope["headers"]}
+            await send({"type": "websocket.accept"})
+            await send(
+                {
+                    "type": "websocket.send",
+                    "text": json.dumps(
+                        {
+                            "query": scope["query_string"].decode(),
+                            "authorization": asked.get("authorization"),
+                            "user": asked.get("x-user-id"),
+                        }
+                    ),
+                }
+            )
+            await send({"type": "websocket.close", "code": 1000})
+            return
         if scope["path"] != "/ws/social/echo":
             await send({"type": "websocket.close", "code": 4404})
             return

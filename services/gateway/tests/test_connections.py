@@ -788,7 +788,7 @@ async def test_idle_count_leaves_out_a_connection_the_server_closed() -> None:
 
 
 async def test_a_body_of_known_length_goes_as_it_is() -> None:
-    headers = [(b"Content-Type", b"text/plain"), (b"Content-Length", b"11")]
+    headers = [(b"Content-Type", b"text/plain")]
     async with ScriptedServer(answering(OK)) as server, open_pool() as pool:
         response = await pool.request(
             server.base_url,
@@ -797,7 +797,7 @@ async def test_a_body_of_known_length_goes_as_it_is() -> None:
             headers,
             stream(b"hello", b" ", b"world"),
             deadline=within(5),
-            body_length_known=True,
+            body_length=11,
         )
         assert response.take_body() == b"ok"
         response.release()
@@ -875,7 +875,6 @@ async def test_a_large_body_waits_for_a_slow_upstream_and_arrives_whole(
         await peer.send(OK)
         await peer.read_to_eof()
 
-    headers = [(b"Content-Length", b"%d" % (chunk_size * count))] if length_known else []
     if length_known:
         expected = b"".join(chunks)
     else:
@@ -889,10 +888,10 @@ async def test_a_large_body_waits_for_a_slow_upstream_and_arrives_whole(
                 server.base_url,
                 "PUT",
                 "/blob",
-                headers,
+                [],
                 body(),
                 deadline=within(60),
-                body_length_known=length_known,
+                body_length=chunk_size * count if length_known else None,
             )
         )
         await asyncio.sleep(0.3)
@@ -927,6 +926,65 @@ async def test_a_failing_body_fails_the_request_and_drops_the_connection() -> No
         second.release()
         assert server.accepted == 2
         await eventually(lambda: server.peers[0].client_closed, "the pool closed connection 0")
+
+
+@pytest.mark.parametrize(
+    ("parts", "reason"),
+    [((b"hello",), "ended at 5 of its 10 bytes"), ((b"hello", b"world!"), "longer than")],
+    ids=["short", "long"],
+)
+async def test_a_body_that_is_not_its_announced_length_drops_the_connection(
+    parts: tuple[bytes, ...], reason: str
+) -> None:
+    """The pool announces the length itself; a body that does not match it would leave the
+    upstream reading the next request as the rest of this one (or this one's tail as the
+    next), so the request fails and the connection goes, with nothing past the length sent."""
+    async with (
+        ScriptedServer(by_connection(hold_open, answering(OK))) as server,
+        open_pool() as pool,
+    ):
+        with pytest.raises(UpstreamConnectionError, match=reason):
+            await pool.request(
+                server.base_url,
+                "POST",
+                "/upload",
+                [],
+                stream(*parts),
+                deadline=within(5),
+                body_length=10,
+            )
+        assert pool.open_connections == 0
+        await eventually(lambda: server.peers[0].client_closed, "the pool closed connection 0")
+        received = bytes(server.peers[0].received)
+        assert b"Content-Length: 10\r\n" in received
+        assert len(received[received.index(b"\r\n\r\n") + 4 :]) <= 10
+        second = await get(pool, server)
+        assert second.take_body() == b"ok"
+        second.release()
+
+
+async def test_a_second_answer_to_one_request_is_never_relayed_and_closes_the_connection() -> None:
+    """An upstream that sends two answers for one request has lost the framing (a smuggled
+    request, say): the first answer goes to its client, and the second neither joins its
+    body nor waits on the connection for the next client."""
+
+    async def answers_twice(peer: Peer) -> None:
+        await peer.read_request()
+        await peer.send(OK + b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged")
+        await peer.read_to_eof()
+
+    async with (
+        ScriptedServer(by_connection(answers_twice, answering(HELLO))) as server,
+        open_pool() as pool,
+    ):
+        first = await get(pool, server)
+        assert await read_all(first) == b"ok"
+        first.release()
+        assert pool.idle_connections(server.base_url) == 0
+        second = await get(pool, server)
+        assert await read_all(second) == b"hello"
+        second.release()
+        assert server.accepted == 2
 
 
 async def test_an_early_answer_is_relayed_and_its_connection_closed_after_release() -> None:
@@ -988,10 +1046,10 @@ async def test_an_early_answer_closes_its_connection_even_if_the_body_ends_befor
             server.base_url,
             "POST",
             "/upload",
-            [(b"Content-Length", b"10")],
+            [],
             body(),
             deadline=within(5),
-            body_length_known=True,
+            body_length=10,
         )
         assert response.status == 413
         answered.set()

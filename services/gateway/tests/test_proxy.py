@@ -173,6 +173,39 @@ async def test_a_double_encoded_dot_dot_goes_upstream_still_encoded(
     assert response.json()["raw_path"] == "/open/%252e%252e/private/x"
 
 
+async def test_invented_methods_do_not_grow_the_metrics(settings: GatewaySettings) -> None:
+    """A method is any token to granian; each new one must not be a new set of series."""
+    async with gateway_client(settings) as client:
+        for index in range(20):
+            await client.request(f"M{index:05d}", "/nothing-routes-here")
+            await client.request(f"X{index:05d}", "/open/x")
+        metrics = (await client.get("/metrics")).text
+    assert 'method="M00000"' not in metrics
+    assert 'method="X00019"' not in metrics
+    assert 'method="OTHER",route="unmatched",service="gateway",status="404"' in metrics
+    assert 'method="OTHER",route="/open/*",service="gateway"' in metrics
+
+
+async def test_a_connection_header_cannot_strip_the_bodys_framing(
+    settings: GatewaySettings, upstream: RunningUpstream
+) -> None:
+    """``Connection: Content-Length`` names a header for the gateway to drop. Dropping it
+    sent the body without framing, and the upstream read the body as a second request
+    that no admission, rate limit or path check had seen."""
+    smuggled = b"GET /open/smuggled HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n"
+    before = len(upstream.app.stats.paths)
+    async with gateway_client(settings) as client:
+        response = await client.post(
+            "/open/echo", content=smuggled, headers={"Connection": "Content-Length"}
+        )
+        after = await client.get("/open/after")
+    assert response.status_code == 200
+    assert response.json()["body_bytes"] == len(smuggled)
+    assert after.json()["path"] == "/open/after"
+    reached = [p for p in upstream.app.stats.paths[before:] if p != "/.well-known/jwks.json"]
+    assert reached == ["/open/echo", "/open/after"]
+
+
 def test_a_literal_dot_dot_path_is_refused(settings: GatewaySettings) -> None:
     # httpx normalises "../" away on the client side; a raw request keeps it.
     with served_in_thread(create_gateway_app(settings)) as url:

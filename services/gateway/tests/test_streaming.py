@@ -63,6 +63,56 @@ async def test_websocket_takes_the_token_from_the_query(
     assert hello == {"user": "browser-user"}
 
 
+async def test_a_query_token_goes_upstream_as_a_header_not_in_the_query(
+    gateway_url: str, token_issuer: TokenIssuer
+) -> None:
+    """Upstream servers log request lines; the token must not be in one."""
+    token = token_issuer.token("browser-user")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(
+            f"{gateway_url}/ws/social/handshake?room=7&access_token={token}&x=1"
+        ) as ws,
+    ):
+        asked = json.loads((await ws.receive()).data)
+    assert asked == {
+        "query": "room=7&x=1",
+        "authorization": f"Bearer {token}",
+        "user": "browser-user",
+    }
+
+
+async def test_an_upstream_that_never_answers_the_handshake_times_out(
+    upstream: RunningUpstream, redis_url: str, token_issuer: TokenIssuer
+) -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def mute(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(mute, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = make_settings(
+        {"echo": [upstream.url], "mute": [f"http://127.0.0.1:{port}"]},
+        redis_url=redis_url,
+        jwks_url=upstream.url + "/.well-known/jwks.json",
+        routes=[{"prefix": "/ws/social", "service": "mute", "timeout_seconds": 0.5}],
+    )
+    try:
+        with served_in_thread(create_gateway_app(settings)) as url:
+            async with aiohttp.ClientSession() as session:
+                with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                    await session.ws_connect(
+                        url + "/ws/social/x", headers=token_issuer.headers("u")
+                    )
+    finally:
+        server.close()
+        for writer in accepted:
+            writer.close()
+    assert accepted, "the gateway reached the mute upstream"
+    assert refused.value.status == 504
+
+
 async def test_websocket_without_a_token_is_refused(gateway_url: str) -> None:
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
@@ -110,3 +160,23 @@ async def test_a_stalled_request_body_is_cut_off(gateway_url: str) -> None:
     ):
         status = response.status
     assert status == 408
+
+
+async def test_a_client_that_stops_reading_is_cut_off_after_the_idle_timeout(
+    gateway_url: str,
+) -> None:
+    """Its download must not hold an upstream connection for as long as it likes."""
+    total = 100_000_000
+    host, port = gateway_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(f"GET /open/bytes/{total} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        await writer.drain()
+        received = len(await reader.read(65536))
+        # Silent for three times the gateway's 1 s idle timeout, with buffers full.
+        await asyncio.sleep(3)
+        while chunk := await asyncio.wait_for(reader.read(1 << 20), timeout=30):
+            received += len(chunk)
+    finally:
+        writer.close()
+    assert 0 < received < total

@@ -157,6 +157,50 @@ def test_request_headers_from_an_untrusted_peer_start_a_new_chain() -> None:
     assert b"X-User-Id" not in out
 
 
+def test_the_clients_content_length_never_goes_upstream_even_named_in_connection() -> None:
+    """The pool writes the framing from the length the server read; a client that lists
+    Content-Length in Connection cannot make the gateway send a body without one."""
+    raw = [
+        (b"connection", b"Content-Length"),
+        (b"content-length", b"61"),
+        (b"content-type", b"application/json"),
+    ]
+    head = RequestHead(raw)
+    out = request_headers(
+        raw,
+        facts=_facts(trusted=False),
+        request_id=None,
+        identity=None,
+        connection_tokens=head.connection_tokens,
+    )
+    names = [name.lower() for name, _ in out]
+    assert b"content-length" not in names
+    assert b"content-type" in names
+    assert head.body_length == 61
+
+
+@pytest.mark.parametrize(
+    ("host", "forwarded"),
+    [
+        ("gw.example:8443", b'for=10.0.0.2;proto=http;host="gw.example:8443"'),
+        ("[::1]:8080", b'for=10.0.0.2;proto=http;host="[::1]:8080"'),
+        ('x", for=10.0.0.1;host="y', b"for=10.0.0.2;proto=http"),
+        ("a b", b"for=10.0.0.2;proto=http"),
+    ],
+)
+def test_only_a_well_formed_host_enters_the_forwarded_header(host: str, forwarded: bytes) -> None:
+    facts = ForwardingFacts(
+        peer="10.0.0.2", client="10.0.0.2", peer_trusted=False, proto="http", host=host
+    )
+    out = dict(
+        request_headers(
+            [], facts=facts, request_id=None, identity=None, connection_tokens=frozenset()
+        )
+    )
+    assert out[b"Forwarded"] == forwarded
+    assert (b"X-Forwarded-Host" in out) is (b"host=" in forwarded)
+
+
 def test_request_head_reads_what_the_gateway_needs_in_one_pass() -> None:
     raw = [
         (b"host", b"gw.example"),
@@ -305,6 +349,12 @@ def test_settings_refuse_an_inconsistent_table() -> None:
         )
     with pytest.raises(ValidationError, match="rate-limit classes"):
         GatewaySettings(routes=[RouteConfig(prefix="/a", service="x", rate_limit="nope")])
+
+
+def test_settings_refuse_any_origin_with_credentials() -> None:
+    with pytest.raises(ValidationError, match="CORS_ORIGINS may not contain"):
+        GatewaySettings(cors_origins=("*",), cors_allow_credentials=True)
+    assert GatewaySettings(cors_origins=("*",)).cors_origins == ("*",)
 
 
 class StubDirectory:

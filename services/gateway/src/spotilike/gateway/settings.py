@@ -165,6 +165,13 @@ class GatewaySettings(ServiceSettings):
                 f"SPOTILIKE_GATEWAY_ROUTES names rate-limit classes {unknown} that "
                 f"SPOTILIKE_GATEWAY_RATE_LIMITS does not define (it has {sorted(self.rate_limits)})"
             )
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            # Starlette would then echo every origin back with credentials allowed: any
+            # site could call the API with the visitor's cookies.
+            raise ValueError(
+                "SPOTILIKE_GATEWAY_CORS_ORIGINS may not contain '*' while "
+                "CORS_ALLOW_CREDENTIALS is true; list the origins"
+            )
         if self.breaker_minimum_calls > self.breaker_window_size:
             raise ValueError(
                 "SPOTILIKE_GATEWAY_BREAKER_MINIMUM_CALLS must not exceed BREAKER_WINDOW_SIZE"

@@ -2,6 +2,8 @@
 
 Request headers lose the hop-by-hop fields (RFC 9110 §7.6.1) and whatever ``Connection``
 names, every ``X-User-*`` header a client sent (only the gateway may say who the user is),
+``Content-Length`` (the upstream pool writes the framing from the length the server
+read, so no header the client can name in ``Connection`` decides where the body ends),
 and ``Host`` (the upstream gets its own; the original goes into ``X-Forwarded-Host`` and
 ``Forwarded``). ``traceparent`` and ``tracestate`` pass unchanged: the gateway starts no
 spans of its own on the proxy path (that cost a tenth of its throughput, see
@@ -13,6 +15,7 @@ anyone else it is replaced, so a client cannot plant addresses in it.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from typing import Final
 
@@ -75,6 +78,8 @@ _RESPONSE_DROPPED: Final = HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 # A DNS name has at most 253 characters; a longer Host is not worth a cache entry.
 _LONGEST_HOST: Final = 260
 _CONNECTION_OPTIONS: Final = frozenset({b"", b"close", b"keep-alive"})
+# A registered name or IPv4 address, or a bracketed IPv6 literal, and an optional port.
+_HOST_SYNTAX: Final = re.compile(r"^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z")
 
 
 class RequestHead:
@@ -190,7 +195,12 @@ def request_headers(
     out: list[tuple[bytes, bytes]] = []
     for name, value in raw:
         lower = name.lower()
-        if lower in HOP_BY_HOP or lower in connection_tokens or lower.startswith(IDENTITY_PREFIX):
+        if (
+            lower in HOP_BY_HOP
+            or lower in connection_tokens
+            or lower.startswith(IDENTITY_PREFIX)
+            or lower == b"content-length"
+        ):
             continue
         if websocket and lower in _WEBSOCKET_OWN:
             continue
@@ -222,12 +232,15 @@ def _new_chain(peer: str, proto: str, host: str | None) -> tuple[tuple[bytes, by
 
 
 def _forwarding(facts: ForwardingFacts, chain: _Chain) -> tuple[tuple[bytes, bytes], ...]:
+    # A Host that is not host[:port] is not passed on: inside Forwarded's quoted string a
+    # '"' would end the value and let the client append elements of its own.
+    own_host = facts.host if facts.host and _HOST_SYNTAX.match(facts.host) else None
     proto = chain.proto or facts.proto
-    host = chain.host or facts.host
+    host = chain.host or own_host
     xff = ", ".join([*chain.forwarded_for, facts.peer])
     node = f"for={_forwarded_node(facts.peer)};proto={facts.proto}"
-    if facts.host:
-        node += f';host="{facts.host}"'
+    if own_host:
+        node += f';host="{own_host}"'
     forwarded = ", ".join([*chain.forwarded, node])
     headers = [
         (b"X-Forwarded-For", xff.encode("latin-1")),

@@ -241,7 +241,7 @@ class HttpForwarder:
                     headers,
                     body.chunks() if body is not None else None,
                     deadline=deadline,
-                    body_length_known=admitted.head.body_length is not None,
+                    body_length=admitted.head.body_length,
                 )
             except (TimeoutError, OSError) as exc:
                 if body is not None and body.gone is not None:
@@ -317,6 +317,18 @@ class HttpForwarder:
             )
         return permit, lease
 
+    async def _send_within_idle(self, send: Send, chunk: bytes) -> bool:
+        """Relays one chunk; False when the client has not taken it within the idle
+        timeout. A client that stops reading blocks the server's send, and must not hold
+        the upstream connection (and the pool's room) for longer than one silence."""
+        try:
+            async with asyncio.timeout(self._idle):
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except TimeoutError:
+            _log.info("client_stopped_reading", idle_seconds=self._idle)
+            return False
+        return True
+
     async def _relay(
         self,
         response: UpstreamResponse,
@@ -344,7 +356,9 @@ class HttpForwarder:
             watcher = asyncio.create_task(_close_when_client_leaves(receive, response))
         try:
             while chunk := await response.read(idle_seconds):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if not await self._send_within_idle(send, chunk):
+                    response.close()
+                    return
         except (OSError, TimeoutError) as exc:
             # Too late for an error response: ending without the final empty chunk makes
             # the server drop the connection, so the client sees a truncated body.

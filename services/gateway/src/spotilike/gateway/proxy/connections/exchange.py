@@ -115,6 +115,12 @@ class Connection(asyncio.Protocol):
 
     # httptools callbacks
 
+    def on_message_begin(self) -> None:
+        if self.complete:
+            # A second answer to one request: the upstream and the gateway disagree about
+            # where a message ends, so nothing more on this connection can be trusted.
+            raise UpstreamConnectionError("the upstream sent more than one answer")
+
     def on_header(self, name: bytes, value: bytes) -> None:
         # Fields after the head are chunked trailers: they would reach the client as
         # headers (a trailing Content-Length, say), so they are dropped.
@@ -163,7 +169,7 @@ class Connection(asyncio.Protocol):
         head: bytes,
         body: AsyncIterable[bytes] | None,
         *,
-        chunked: bool,
+        length: int | None,
         head_only: bool,
         deadline: Deadline,
     ) -> None:
@@ -180,7 +186,7 @@ class Connection(asyncio.Protocol):
         transport.write(head)
         if body is not None:
             self._body_sent = False
-            self._writer = self._loop.create_task(self._send_body(body, chunked=chunked))
+            self._writer = self._loop.create_task(self._send_body(body, length=length))
         # One timer, not asyncio.timeout(): this is every request's path and the
         # context manager cost more than the rest of the exchange.
         self._deadline_timer = self._loop.call_at(deadline.at, self._check_deadline, deadline)
@@ -203,35 +209,48 @@ class Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_exception(TimeoutError())
 
-    async def _send_body(self, body: AsyncIterable[bytes], *, chunked: bool) -> None:
-        transport = self._transport
-        assert transport is not None
+    async def _send_body(self, body: AsyncIterable[bytes], *, length: int | None) -> None:
         try:
-            async for chunk in body:
-                if self.closed:
-                    return
-                if not chunk:
-                    continue  # in chunked framing, an empty chunk ends the body
-                if chunked:
-                    transport.writelines((b"%x\r\n" % len(chunk), chunk, b"\r\n"))
-                else:
-                    transport.write(chunk)
-                if self._write_paused:
-                    self._drain_waiter = self._loop.create_future()
-                    try:
-                        await self._drain_waiter
-                    finally:
-                        self._drain_waiter = None
-            if chunked and not self.closed:
-                transport.write(b"0\r\n\r\n")
-            self._body_sent = True
+            await self._write_body(body, length)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
-            # The client's body failed (gone, stalled, too big) or the upstream closed:
-            # the request can't be completed, so neither can the exchange.
+            # The client's body failed (gone, stalled, too big, not the size it announced)
+            # or the upstream closed: the request can't be completed, nor the exchange.
             self._fail(UpstreamConnectionError(f"the request body could not be sent: {exc!r}"))
             self.abort()
+
+    async def _write_body(self, body: AsyncIterable[bytes], length: int | None) -> None:
+        """Writes the body with flow control: as it is when ``length`` was announced (and
+        then exactly that many bytes, or it raises), chunked otherwise."""
+        transport = self._transport
+        assert transport is not None
+        sent = 0
+        async for chunk in body:
+            if self.closed:
+                return
+            if not chunk:
+                continue  # in chunked framing, an empty chunk ends the body
+            sent += len(chunk)
+            if length is None:
+                transport.writelines((b"%x\r\n" % len(chunk), chunk, b"\r\n"))
+            elif sent > length:
+                raise UpstreamConnectionError(f"the body is longer than its {length} bytes")
+            else:
+                transport.write(chunk)
+            if self._write_paused:
+                self._drain_waiter = self._loop.create_future()
+                try:
+                    await self._drain_waiter
+                finally:
+                    self._drain_waiter = None
+        if self.closed:
+            return
+        if length is None:
+            transport.write(b"0\r\n\r\n")
+        elif sent != length:
+            raise UpstreamConnectionError(f"the body ended at {sent} of its {length} bytes")
+        self._body_sent = True
 
     async def read(self, idle_seconds: float) -> bytes:
         """The next part of the answer's body; ``b""`` once it has all been read."""

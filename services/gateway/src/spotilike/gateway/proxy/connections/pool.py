@@ -74,30 +74,33 @@ class UpstreamPool:
         body: AsyncIterable[bytes] | None = None,
         *,
         deadline: Deadline,
-        body_length_known: bool = False,
+        body_length: int | None = None,
     ) -> UpstreamResponse:
         """Sends ``method target`` to ``base_url`` (``http://host:port``) and returns once
         the answer's headers are in; ``TimeoutError`` when the deadline passes first.
-        ``headers`` must not contain Host or framing headers, except a Content-Length the
-        body matches (``body_length_known``)."""
+
+        The pool writes the request's framing itself, from ``body_length`` (the body's
+        exact size, when known) or chunked, so ``headers`` must hold no Host,
+        Content-Length or Transfer-Encoding: framing that came from anywhere else could
+        disagree with the body actually sent, and the upstream would read part of the
+        body as another request."""
         origin = self._origins.get(base_url)
         if origin is None:
             origin = self._origins[base_url] = Origin(base_url)
-        chunked = body is not None and not body_length_known
-        head = request_head(
-            method,
-            target,
-            origin.host_header,
-            headers,
-            b"Transfer-Encoding: chunked\r\n" if chunked else b"",
-        )
+        if body_length is not None:
+            framing = b"Content-Length: %d\r\n" % body_length
+        elif body is not None:
+            framing = b"Transfer-Encoding: chunked\r\n"
+        else:
+            framing = b""
+        head = request_head(method, target, origin.host_header, headers, framing)
         loop = asyncio.get_running_loop()
         connection = self._take_idle(origin, loop.time())
         if connection is None:
             async with asyncio.timeout_at(deadline.at):
                 connection = await self._acquire(origin)
         await connection.exchange(
-            head, body, chunked=chunked, head_only=method == "HEAD", deadline=deadline
+            head, body, length=body_length, head_only=method == "HEAD", deadline=deadline
         )
         return UpstreamResponse(connection)
 
