@@ -148,3 +148,28 @@ async def test_valkey_down_fails_auth_routes_closed_and_others_open(
     assert login.json()["type"].endswith("rate-limit-unavailable")
     assert browse.status_code == 200
     assert "ratelimit" not in browse.headers
+
+
+@pytest.mark.parametrize(
+    ("peer", "readable"),
+    [
+        ("127.0.0.1", True),
+        ("192.168.3.4", True),
+        ("203.0.113.9", False),
+        # The trusted proxy's own address: what comes through it came from outside.
+        ("10.0.0.5", False),
+    ],
+)
+async def test_metrics_are_for_scrapers_next_to_the_gateway_only(
+    upstream: RunningUpstream, redis_url: str, peer: str, readable: bool
+) -> None:
+    settings = _settings(upstream, redis_url, trusted_proxies=["10.0.0.0/8"])
+    async with gateway_client(settings, client_address=(peer, 5000)) as client:
+        response = await client.get("/metrics")
+    if readable:
+        assert response.status_code == 200
+        assert "spotilike_http_requests_total" in response.text
+    else:
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "spotilike_" not in response.text

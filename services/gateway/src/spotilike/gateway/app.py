@@ -14,7 +14,7 @@ from spotilike.gateway.balancing import (
     LoadBalancer,
     StaticInstances,
 )
-from spotilike.gateway.clientip import ClientAddressResolver
+from spotilike.gateway.clientip import ClientAddressResolver, NetworkSet
 from spotilike.gateway.discovery import RegistryInstances
 from spotilike.gateway.proxy import Admission, Gateway, GatewayEntry, Upstreams
 from spotilike.gateway.routing import RouteTable
@@ -91,9 +91,11 @@ def create_gateway_app(
         namespace=settings.rate_limit_namespace,
         max_connections=settings.redis_pool_size,
     )
+    resolver = ClientAddressResolver(settings.trusted_proxies)
+    metrics_networks = NetworkSet(settings.metrics_networks, what="metrics network")
     admission = Admission(
         routes=RouteTable.from_configs(settings.routes),
-        resolver=ClientAddressResolver(settings.trusted_proxies),
+        resolver=resolver,
         verifier=token_verifier or verifier_from_settings(settings, app.state.redis),
         limiter=limiter,
         rules={
@@ -121,4 +123,8 @@ def create_gateway_app(
             expose_headers=list(EXPOSED_HEADERS),
             max_age=settings.cors_max_age_seconds,
         )
-    return GatewayEntry(app, proxy, gateway)
+
+    def metrics_reader(peer: str) -> bool:
+        return peer in metrics_networks and not resolver.is_trusted(peer)
+
+    return GatewayEntry(app, proxy, gateway, metrics_reader=metrics_reader)

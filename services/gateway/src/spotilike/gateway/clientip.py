@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-__all__ = ["ClientAddressResolver"]
+__all__ = ["ClientAddressResolver", "NetworkSet"]
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -25,25 +25,39 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-class ClientAddressResolver:
-    def __init__(self, trusted_proxies: Iterable[str]) -> None:
+class NetworkSet:
+    """IP addresses and CIDR ranges from configuration; ``address in networks`` asks."""
+
+    def __init__(self, entries: Iterable[str], *, what: str) -> None:
         networks: list[_Network] = []
-        for entry in trusted_proxies:
+        for entry in entries:
             try:
                 networks.append(ipaddress.ip_network(entry.strip(), strict=False))
             except ValueError as exc:
                 raise ValueError(
-                    f"trusted proxy {entry!r} is neither an IP address nor a CIDR range"
+                    f"{what} {entry!r} is neither an IP address nor a CIDR range"
                 ) from exc
-        self._networks = tuple(networks)
+        self.networks = tuple(networks)
+
+    def __bool__(self) -> bool:
+        return bool(self.networks)
+
+    def __contains__(self, address: object) -> bool:
+        parsed = _address(address) if isinstance(address, str) else None
+        return parsed is not None and any(parsed in network for network in self.networks)
+
+
+class ClientAddressResolver:
+    def __init__(self, trusted_proxies: Iterable[str]) -> None:
+        self._trusted = NetworkSet(trusted_proxies, what="trusted proxy")
+        self._networks = self._trusted.networks
 
     @property
     def trusts_anyone(self) -> bool:
         return bool(self._networks)
 
     def is_trusted(self, address: str) -> bool:
-        parsed = _address(address)
-        return parsed is not None and any(parsed in network for network in self._networks)
+        return address in self._trusted
 
     def resolve(self, peer: str, forwarded_for: str | None) -> str:
         """The client address: ``peer`` unless it is a trusted proxy.

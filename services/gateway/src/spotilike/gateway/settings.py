@@ -122,6 +122,18 @@ class GatewaySettings(ServiceSettings):
     """Addresses or CIDR ranges of proxies in front of the gateway whose X-Forwarded-For
     is believed; the client is then the rightmost entry outside these."""
 
+    metrics_networks: tuple[str, ...] = (
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+    )
+    """Peers that may read ``/metrics`` (a scraper next to the gateway). Anyone else, and
+    any request through a trusted proxy (it came from outside), gets what an unknown path
+    gets: the metrics name the routes, services and traffic of the platform."""
+
     cors_origins: tuple[str, ...] = ()
     cors_allow_credentials: bool = False
     cors_max_age_seconds: int = Field(default=600, ge=0, le=86_400)

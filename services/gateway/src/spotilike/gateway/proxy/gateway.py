@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Final
 
 import structlog
@@ -37,8 +38,8 @@ __all__ = ["Gateway", "GatewayEntry"]
 _log = structlog.get_logger(__name__)
 
 _REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_OWN_PREFIX: Final = "/health/"
-_OWN_PATHS: Final = frozenset({"/metrics"})
+_HEALTH_PREFIX: Final = "/health/"
+_METRICS_PATH: Final = "/metrics"
 
 
 def _request_id(head: RequestHead) -> str:
@@ -192,19 +193,34 @@ class GatewayEntry:
     """The ASGI app the server runs. ``state`` and ``router`` are the service app's, so the
     lifespan (and tests driving it) find what the kit's ``create_app`` put there."""
 
-    def __init__(self, service_app: FastAPI, proxy: ASGIApp, gateway: Gateway) -> None:
+    def __init__(
+        self,
+        service_app: FastAPI,
+        proxy: ASGIApp,
+        gateway: Gateway,
+        *,
+        metrics_reader: Callable[[str], bool],
+    ) -> None:
         self.service_app = service_app
         self.state = service_app.state
         self.router = service_app.router
         self.gateway = gateway
         self._proxy = proxy
+        self._metrics_reader = metrics_reader
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self.service_app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith(_OWN_PREFIX) or path in _OWN_PATHS:
+        if path.startswith(_HEALTH_PREFIX) or (
+            path == _METRICS_PATH and self._metrics_reader(_peer(scope))
+        ):
             await self.service_app(scope, receive, send)
             return
         await self._proxy(scope, receive, send)
+
+
+def _peer(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
