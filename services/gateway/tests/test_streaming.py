@@ -162,6 +162,24 @@ async def test_a_stalled_request_body_is_cut_off(gateway_url: str) -> None:
     assert status == 408
 
 
+async def test_a_body_that_trickles_in_is_cut_off(gateway_url: str) -> None:
+    """Never silent for the 1 s idle timeout, but far below the 1 KiB/s average."""
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for _ in range(40):
+            yield b"x"
+            await asyncio.sleep(0.25)
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(gateway_url + "/open/sink", data=trickle()) as response,
+    ):
+        status = response.status
+        problem = await response.json(content_type=None)
+    assert status == 408
+    assert problem["type"].endswith("body-too-slow")
+
+
 async def test_a_client_that_stops_reading_is_cut_off_after_the_idle_timeout(
     gateway_url: str,
 ) -> None:

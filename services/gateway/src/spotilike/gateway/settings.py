@@ -152,6 +152,9 @@ class GatewaySettings(ServiceSettings):
     max_header_bytes: int = Field(default=32 * 1024, ge=1024, le=1024 * 1024)
     idle_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     """Longest silence allowed while a request or response body is flowing."""
+    min_body_bytes_per_second: float = Field(default=1024, ge=0)
+    """Average rate a request body must keep up after its first idle period (0: none), so
+    a body sent a byte at a time cannot hold an upstream connection indefinitely."""
     keep_alive_seconds: float = Field(default=5.0, gt=0, le=600)
     connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     upstream_connection_limit: int = Field(default=1000, ge=1)

@@ -87,15 +87,31 @@ class _RequestBody:
     a slow upstream.
     """
 
-    __slots__ = ("_deadline", "_idle", "_limit", "_receive", "_timeout", "finished", "gone")
+    __slots__ = (
+        "_deadline",
+        "_idle",
+        "_limit",
+        "_min_rate",
+        "_receive",
+        "_timeout",
+        "finished",
+        "gone",
+    )
 
     def __init__(
-        self, receive: Receive, *, idle_seconds: float, route_seconds: float, limit: int
+        self,
+        receive: Receive,
+        *,
+        idle_seconds: float,
+        route_seconds: float,
+        limit: int,
+        min_rate: float,
     ) -> None:
         self._receive = receive
         self._idle = idle_seconds
         self._timeout = route_seconds
         self._limit = limit
+        self._min_rate = min_rate
         self._deadline: Deadline | None = None
         self.finished = False
         self.gone: _ClientGoneError | None = None
@@ -106,13 +122,26 @@ class _RequestBody:
     async def chunks(self) -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
         received = 0
+        # Time spent waiting for the client only: while the upstream holds the body back
+        # (flow control), the client is not the slow one.
+        waited = 0.0
         while True:
+            wait, reason = self._idle, "stalled"
+            if self._min_rate:
+                # A body that trickles in (a byte now and then, never silent for long)
+                # would hold its upstream connection for as long as it liked: after one
+                # idle period, it must keep up an average of ``min_rate``.
+                allowed = self._idle + received / self._min_rate - waited
+                if allowed < wait:
+                    wait, reason = max(allowed, 0.0), "too_slow"
+            asked = loop.time()
             try:
-                async with asyncio.timeout(self._idle):
+                async with asyncio.timeout(wait):
                     message = await self._receive()
             except TimeoutError:
-                self.gone = _ClientGoneError("stalled")
+                self.gone = _ClientGoneError(reason)
                 raise self.gone from None
+            waited += loop.time() - asked
             if message["type"] == "http.disconnect":
                 self.gone = _ClientGoneError("disconnected")
                 raise self.gone
@@ -149,7 +178,16 @@ def upstream_target(scope: Scope, route: Route) -> str:
     return target + "?" + query.decode("latin-1") if query else target
 
 
-def _raise_for_body(gone: _ClientGoneError, *, idle_seconds: float, limit: int) -> None:
+def _raise_for_body(
+    gone: _ClientGoneError, *, idle_seconds: float, limit: int, min_rate: float
+) -> None:
+    if gone.reason == "too_slow":
+        raise Problem(
+            f"The request body arrived slower than {min_rate:g} bytes/s on average.",
+            status=HTTPStatus.REQUEST_TIMEOUT,
+            code="body-too-slow",
+            headers={"Connection": "close"},
+        )
     if gone.reason == "stalled":
         raise Problem(
             f"The request body stalled for over {idle_seconds:g} s.",
@@ -194,6 +232,7 @@ class HttpForwarder:
         self._idle = settings.idle_timeout_seconds
         self._max_attempts = settings.max_attempts
         self._max_body = settings.max_body_bytes
+        self._min_body_rate = settings.min_body_bytes_per_second
 
     async def forward(
         self,
@@ -214,6 +253,7 @@ class HttpForwarder:
                 idle_seconds=self._idle,
                 route_seconds=route.timeout_seconds,
                 limit=self._max_body,
+                min_rate=self._min_body_rate,
             )
             if admitted.head.declares_body
             else None
@@ -247,7 +287,12 @@ class HttpForwarder:
                 if body is not None and body.gone is not None:
                     permit.release()
                     lease.release()
-                    _raise_for_body(body.gone, idle_seconds=self._idle, limit=self._max_body)
+                    _raise_for_body(
+                        body.gone,
+                        idle_seconds=self._idle,
+                        limit=self._max_body,
+                        min_rate=self._min_body_rate,
+                    )
                     return _CLIENT_CLOSED_REQUEST
                 permit.failure()
                 lease.failure()
