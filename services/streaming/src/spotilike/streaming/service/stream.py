@@ -81,13 +81,11 @@ async def master(runtime: Runtime, *, principal: Principal, track_id: UUID) -> s
     stored = await _read_playlist(runtime, f"{playable.media_prefix}/{MASTER_NAME}")
     now = time.time()
 
-    def variant_uri(kbps: int) -> str:
-        return f"{kbps}/{MEDIA_PLAYLIST_NAME}?" + _signed_query(
-            runtime, user_id=user_id, track_id=track_id, quality=kbps, now=now
-        )
+    def query_for(kbps: int) -> str:
+        return _signed_query(runtime, user_id=user_id, track_id=track_id, quality=kbps, now=now)
 
     try:
-        return master_playlist(stored, qualities=playable.qualities, variant_uri=variant_uri)
+        return master_playlist(stored, qualities=playable.qualities, query_for=query_for)
     except BrokenPlaylist as exc:
         raise _broken(track_id, exc) from exc
 
@@ -102,7 +100,7 @@ async def variant(runtime: Runtime, *, user: str, track_id: UUID, quality: int) 
     now = time.time()
     query = _signed_query(runtime, user_id=user, track_id=track_id, quality=quality, now=now)
     try:
-        return media_playlist(stored, segment_uri=lambda name: f"{name}?{query}")
+        return media_playlist(stored, query=query)
     except BrokenPlaylist as exc:
         raise _broken(track_id, exc) from exc
 
