@@ -342,6 +342,62 @@ async def test_writes_need_the_shared_secret_when_one_is_set(
         assert len(instances_of(await _apps(registry), "CATALOG")) == 1
 
 
+async def test_an_apps_own_credentials_write_only_its_own_registrations(
+    discovery_settings: DiscoverySettings,
+) -> None:
+    """A service's secret must not let it register as another service (and take its
+    traffic through the gateway); the operator's shared secret still writes for any."""
+    settings = discovery_settings.model_copy(
+        update={
+            "write_password": SecretStr("dev-only-registry"),
+            "app_passwords": SecretStr(
+                '{"CATALOG": "dev-only-catalog-1234", "users": "dev-only-users-12345"}'
+            ),
+        }
+    )
+    users = registration("USERS", "127.0.0.1:users:9101", port=9101)
+    users_1 = "/eureka/apps/USERS/127.0.0.1:users:9101"
+    catalog = _basic("CATALOG", "dev-only-catalog-1234")
+    async with running_app(create_discovery_app(settings)) as registry:
+        assert (
+            await registry.post("/eureka/apps/CATALOG", json=registration(), headers=catalog)
+        ).status_code == 204
+        assert (await registry.put(CATALOG_1, headers=catalog)).status_code == 200
+        for refused in (
+            await registry.post("/eureka/apps/USERS", json=users, headers=catalog),
+            await registry.post(
+                "/eureka/apps/CATALOG",
+                json=registration(),
+                headers=_basic("CATALOG", "dev-only-users-12345"),
+            ),
+        ):
+            assert refused.status_code == 401
+        assert instances_of(await _apps(registry), "USERS") == []
+        assert (
+            await registry.post(
+                "/eureka/apps/USERS", json=users, headers=_basic("users", "dev-only-users-12345")
+            )
+        ).status_code == 204
+        assert (await registry.delete(users_1, headers=catalog)).status_code == 401
+        operator = _basic("eureka", "dev-only-registry")
+        assert (await registry.delete(users_1, headers=operator)).status_code == 200
+        assert (await registry.delete(CATALOG_1, headers=operator)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "passwords",
+    ['["CATALOG"]', '{"CATALOG": "short"}', '{"bad name!": "long-enough-password"}', "{"],
+)
+def test_app_passwords_must_be_readable(
+    discovery_settings: DiscoverySettings, passwords: str
+) -> None:
+    with pytest.raises(ValueError, match="APP_PASSWORDS must be a JSON object") as caught:
+        DiscoverySettings.model_validate(
+            {**discovery_settings.model_dump(), "app_passwords": passwords}
+        )
+    assert "short" not in str(caught.value)
+
+
 async def test_reads_too_when_asked(discovery_settings: DiscoverySettings) -> None:
     settings = discovery_settings.model_copy(
         update={"write_password": SecretStr("dev-only-registry"), "read_requires_auth": True}

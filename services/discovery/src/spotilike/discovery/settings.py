@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+from functools import cached_property
+
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from spotilike.discovery.schemas import APP_NAME_PATTERN
 from spotilike.kit.settings import ServiceSettings
 
 __all__ = ["DiscoverySettings"]
@@ -39,8 +44,43 @@ class DiscoverySettings(ServiceSettings):
     write_password: SecretStr | None = None
     """Basic-auth password for register, renew, cancel and status calls; None leaves them
     open, which only development allows (Eureka itself has no auth)."""
+    app_passwords: SecretStr | None = None
+    """JSON object ``{"APP": "<password>"}``. Such an app may then write only its own
+    registrations, as basic-auth user ``APP`` with its password (each service puts its
+    own in its discovery URL), so one service's secret cannot re-register another's
+    instances and take its traffic. The shared ``WRITE_*`` credentials stay the
+    operator's and write for every app."""
     read_requires_auth: bool = False
-    """Ask the same credentials on the GET endpoints too."""
+    """Ask for credentials on the GET endpoints too (the shared ones or any app's own)."""
+
+    @cached_property
+    def app_password_map(self) -> dict[str, str]:
+        if self.app_passwords is None:
+            return {}
+        raw = json.loads(self.app_passwords.get_secret_value())
+        return {app.upper(): password for app, password in raw.items()}
+
+    @model_validator(mode="after")
+    def _app_passwords_readable(self) -> DiscoverySettings:
+        if self.app_passwords is None:
+            return self
+        try:
+            raw = json.loads(self.app_passwords.get_secret_value())
+        except json.JSONDecodeError:
+            raw = None
+        if not isinstance(raw, dict) or not all(
+            isinstance(app, str)
+            and re.fullmatch(APP_NAME_PATTERN, app)
+            and isinstance(password, str)
+            and len(password) >= 16
+            for app, password in raw.items()
+        ):
+            # The message names no value: they are secrets.
+            raise ValueError(
+                "SPOTILIKE_DISCOVERY_APP_PASSWORDS must be a JSON object of app names to "
+                "passwords of at least 16 characters"
+            )
+        return self
 
     @model_validator(mode="after")
     def _leases_nest(self) -> DiscoverySettings:
