@@ -240,10 +240,13 @@ async def hold_open(peer: Peer) -> None:
 
 @asynccontextmanager
 async def open_pool(
-    *, max_connections: int = 8, idle_seconds: float = 30.0
+    *, max_connections: int = 8, idle_seconds: float = 30.0, max_per_origin: int | None = None
 ) -> AsyncIterator[UpstreamPool]:
     pool = UpstreamPool(
-        connect_timeout_seconds=2.0, max_connections=max_connections, idle_seconds=idle_seconds
+        connect_timeout_seconds=2.0,
+        max_connections=max_connections,
+        idle_seconds=idle_seconds,
+        max_per_origin=max_per_origin,
     )
     try:
         yield pool
@@ -1190,6 +1193,56 @@ async def test_a_request_waiting_for_another_origin_gets_in_when_a_connection_is
         assert pool.idle_connections(first_origin.base_url) == 0
         assert pool.open_connections == 1
         await eventually(lambda: first_origin.peers[0].client_closed, "the eviction closed it")
+
+
+async def test_one_origin_using_its_share_leaves_the_rest_of_the_pool_to_others() -> None:
+    """The bulkhead: clients holding one service's connections (slow uploads, unread
+    downloads) make that service's next requests wait, not every service's."""
+    async with (
+        ScriptedServer(answering(OK)) as busy_origin,
+        ScriptedServer(answering(OK)) as other_origin,
+        open_pool(max_connections=8, max_per_origin=2) as pool,
+    ):
+        held = [await get(pool, busy_origin), await get(pool, busy_origin)]
+        with pytest.raises(TimeoutError):
+            await get(pool, busy_origin, seconds=0.2)
+        others = [await get(pool, other_origin) for _ in range(2)]
+        for response in others:
+            assert response.take_body() == b"ok"
+            response.release()
+        assert busy_origin.accepted == 2
+        waiting = asyncio.create_task(get(pool, busy_origin, "/next"))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        # One of its own comes back: the waiter takes it, though the pool has room.
+        assert held[0].take_body() == b"ok"
+        held[0].release()
+        response = await waiting
+        assert response.take_body() == b"ok"
+        response.release()
+        assert busy_origin.accepted == 2
+        held[1].close()
+        assert pool.open_connections == 3
+        again = await get(pool, busy_origin)
+        assert again.take_body() == b"ok"
+        again.release()
+
+
+async def test_a_closed_connection_lets_a_waiter_of_its_origin_open_another() -> None:
+    async with (
+        ScriptedServer(answering(OK)) as server,
+        open_pool(max_connections=8, max_per_origin=1) as pool,
+    ):
+        held = await get(pool, server)
+        waiting = asyncio.create_task(get(pool, server, "/next"))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        held.close()
+        response = await waiting
+        assert response.take_body() == b"ok"
+        response.release()
+        assert server.accepted == 2
+        assert pool.open_connections == 1
 
 
 # Closing and failing to connect

@@ -158,6 +158,9 @@ class GatewaySettings(ServiceSettings):
     keep_alive_seconds: float = Field(default=5.0, gt=0, le=600)
     connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     upstream_connection_limit: int = Field(default=1000, ge=1)
+    upstream_connections_per_instance: int = Field(default=250, ge=1)
+    """At most this many of the pool's connections go to one upstream instance, so
+    clients holding connections to one service cannot take every service's."""
     upstream_idle_seconds: float = Field(default=4.0, gt=0, le=600)
     """How long an idle upstream connection may be reused. Below uvicorn's 5 s keep-alive,
     so the gateway never writes into a connection the service is closing."""

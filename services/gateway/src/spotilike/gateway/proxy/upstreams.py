@@ -24,6 +24,7 @@ class Upstreams:
         self.pool = UpstreamPool(
             connect_timeout_seconds=settings.connect_timeout_seconds,
             max_connections=settings.upstream_connection_limit,
+            max_per_origin=settings.upstream_connections_per_instance,
             idle_seconds=settings.upstream_idle_seconds,
         )
 

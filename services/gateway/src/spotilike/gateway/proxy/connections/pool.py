@@ -1,5 +1,12 @@
 """The pool: keep-alive connections per origin, reused last in, first out, at most
-``max_connections`` in all."""
+``max_connections`` in all and ``max_per_origin`` to one origin.
+
+The second limit is a bulkhead: clients holding connections to one service (slow
+uploads, unread downloads) can use up that service's share, never every service's.
+A request that finds its origin's share in use waits for one of that origin's
+connections; a request that finds the whole pool in use closes another origin's idle
+connection to make room, or waits.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +29,7 @@ __all__ = ["Origin", "UpstreamPool"]
 
 
 class Origin:
-    __slots__ = ("host", "host_header", "idle", "key", "port", "tls")
+    __slots__ = ("host", "host_header", "idle", "key", "open", "port", "tls", "waiters")
 
     def __init__(self, base_url: str) -> None:
         parts = urlsplit(base_url)
@@ -35,10 +42,14 @@ class Origin:
         # Upstream origins come from configuration and discovery: plain ASCII host[:port].
         self.host_header = parts.netloc.rsplit("@", 1)[-1].encode("ascii")
         self.idle: deque[Connection] = deque()
+        self.open = 0
+        """Connections to this origin, open or being opened."""
+        self.waiters: deque[asyncio.Future[None]] = deque()
 
 
 class UpstreamPool:
-    """Keep-alive connections to every upstream origin, at most ``max_connections``."""
+    """Keep-alive connections to every upstream origin: at most ``max_connections`` in
+    all, at most ``max_per_origin`` (all of them by default) to one origin."""
 
     def __init__(
         self,
@@ -46,16 +57,18 @@ class UpstreamPool:
         connect_timeout_seconds: float,
         max_connections: int,
         idle_seconds: float,
+        max_per_origin: int | None = None,
         tls: ssl.SSLContext | None = None,
     ) -> None:
         self._connect_timeout = connect_timeout_seconds
         self._limit = max_connections
+        self._per_origin = min(max_per_origin or max_connections, max_connections)
         self._idle_seconds = idle_seconds
         self._tls = tls
         self._origins: dict[str, Origin] = {}
         self._open: set[Connection] = set()
         self._connecting = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiting = 0
 
     @property
     def open_connections(self) -> int:
@@ -105,23 +118,27 @@ class UpstreamPool:
         return UpstreamResponse(connection)
 
     async def _acquire(self, origin: Origin) -> Connection:
-        """A new connection, once the limit allows one (or an idle one that came back)."""
+        """A new connection, once the limits allow one (or an idle one that came back)."""
         loop = asyncio.get_running_loop()
         while True:
-            if self.open_connections < self._limit or self._evict_one():
+            if origin.open < self._per_origin and (
+                self.open_connections < self._limit or self._evict_one()
+            ):
                 return await self._connect(origin)
             waiter = loop.create_future()
-            self._waiters.append(waiter)
+            origin.waiters.append(waiter)
+            self._waiting += 1
             try:
                 await waiter
             except BaseException:
                 # Woken, then cancelled before taking the slot: the next waiter gets it.
                 if waiter.done() and not waiter.cancelled():
-                    self._wake_waiter()
+                    self._wake_waiter(origin)
                 raise
             finally:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
+                self._waiting -= 1
+                if waiter in origin.waiters:
+                    origin.waiters.remove(waiter)
             connection = self._take_idle(origin, loop.time())
             if connection is not None:
                 return connection
@@ -161,6 +178,8 @@ class UpstreamPool:
     async def _connect(self, origin: Origin) -> Connection:
         loop = asyncio.get_running_loop()
         self._connecting += 1
+        origin.open += 1
+        opened = False
         try:
             async with asyncio.timeout(self._connect_timeout):
                 _, connection = await loop.create_connection(
@@ -169,33 +188,47 @@ class UpstreamPool:
                     origin.port,
                     ssl=self._tls_context() if origin.tls else None,
                 )
+            if connection.closed:
+                # Lost while being set up (forget ran before it was counted as open).
+                raise UpstreamConnectionError(f"{origin.key} closed the new connection")
+            opened = True
         except TimeoutError:
             raise UpstreamConnectionError(
                 f"connecting to {origin.key} took over {self._connect_timeout:g} s"
             ) from None
         finally:
             self._connecting -= 1
-            self._wake_waiter()
+            if not opened:
+                origin.open -= 1
+                self._wake_waiter(origin)
         self._open.add(connection)
         return connection
 
     def give_back(self, connection: Connection) -> None:
         connection.idle_since = asyncio.get_running_loop().time()
         connection.origin.idle.append(connection)
-        self._wake_waiter()
+        if self._waiting:
+            self._wake_waiter(connection.origin)
 
     def forget(self, connection: Connection) -> None:
-        """A connection closed: it no longer counts against the limit."""
-        self._open.discard(connection)
+        """A connection closed: it no longer counts against the limits."""
+        origin = connection.origin
+        if connection in self._open:
+            self._open.discard(connection)
+            origin.open -= 1
         with contextlib.suppress(ValueError):
-            connection.origin.idle.remove(connection)
-        self._wake_waiter()
+            origin.idle.remove(connection)
+        if self._waiting:
+            self._wake_waiter(origin)
 
-    def _wake_waiter(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
+    def _wake_waiter(self, freed: Origin) -> None:
+        """Something of ``freed`` came back or closed: a waiter for that origin goes first
+        (it can take the connection); otherwise one for an origin under its share, which
+        can use the room in the pool."""
+        if _wake_one(freed.waiters):
+            return
+        for origin in self._origins.values():
+            if origin.open < self._per_origin and _wake_one(origin.waiters):
                 return
 
     async def aclose(self) -> None:
@@ -203,3 +236,12 @@ class UpstreamPool:
             connection.abort()
         for origin in self._origins.values():
             origin.idle.clear()
+
+
+def _wake_one(waiters: deque[asyncio.Future[None]]) -> bool:
+    while waiters:
+        waiter = waiters.popleft()
+        if not waiter.done():
+            waiter.set_result(None)
+            return True
+    return False
