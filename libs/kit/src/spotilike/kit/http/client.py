@@ -18,7 +18,6 @@ followed, because an internal API that redirects is a bug to see rather than to 
 
 from __future__ import annotations
 
-import asyncio
 import json as jsonlib
 import time
 from collections.abc import Callable, Mapping
@@ -29,19 +28,13 @@ from typing import Self
 import aiohttp
 import structlog
 from multidict import CIMultiDict
-from opentelemetry import propagate, trace
-from prometheus_client import Counter
 from tenacity import RetryCallState
 from yarl import URL, Query
 
 from spotilike.kit.context import current_request_id
+from spotilike.kit.http.attempt import UPSTREAM_ATTEMPTS, send_attempt
 from spotilike.kit.http.breaker import CircuitBreaker
-from spotilike.kit.http.errors import (
-    CircuitOpenError,
-    UpstreamConnectionError,
-    UpstreamStatusError,
-    UpstreamTimeoutError,
-)
+from spotilike.kit.http.errors import UpstreamStatusError, UpstreamTimeoutError
 from spotilike.kit.http.response import ServiceResponse
 from spotilike.kit.http.retry import RetryPolicy, call_with_retries, is_retryable_request
 
@@ -49,15 +42,7 @@ __all__ = ["REQUEST_ID_HEADER", "UPSTREAM_ATTEMPTS", "ServiceClient"]
 
 REQUEST_ID_HEADER = "X-Request-ID"
 
-UPSTREAM_ATTEMPTS = Counter(
-    "spotilike_upstream_attempts",
-    "Requests sent to (or refused for) an upstream, one per attempt, by outcome: the status "
-    "class (2xx..5xx), timeout, connection_error or circuit_open.",
-    ["upstream", "method", "outcome"],
-)
-
 _log = structlog.get_logger(__name__)
-_tracer = trace.get_tracer(__name__)
 
 
 class ServiceClient:
@@ -300,10 +285,12 @@ class ServiceClient:
             budget = per_attempt
             if deadline_at is not None:
                 budget = min(budget, deadline_at - self._clock())
-            return await self._attempt(
+            return await send_attempt(
                 session,
-                method,
-                url,
+                upstream=self.name,
+                breaker=self.breaker,
+                method=method,
+                url=url,
                 path=path,
                 params=params,
                 headers=outgoing,
@@ -345,86 +332,6 @@ class ServiceClient:
                 response=response,
             )
         return response
-
-    async def _attempt(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: str,
-        *,
-        path: str,
-        params: Query,
-        headers: CIMultiDict[str],
-        body: bytes | None,
-        seconds: float,
-        attempt: int,
-    ) -> ServiceResponse:
-        try:
-            permit = self.breaker.acquire()
-        except CircuitOpenError:
-            UPSTREAM_ATTEMPTS.labels(self.name, method, "circuit_open").inc()
-            raise
-        with _tracer.start_as_current_span(
-            method,
-            kind=trace.SpanKind.CLIENT,
-            attributes={
-                "http.request.method": method,
-                "url.full": url,
-                "peer.service": self.name,
-                "http.request.resend_count": attempt - 1,
-            },
-        ) as span:
-            carrier: dict[str, str] = {}
-            propagate.inject(carrier)
-            sent = headers.copy()
-            sent.update(carrier)
-            try:
-                async with (
-                    asyncio.timeout(seconds),
-                    session.request(
-                        method,
-                        url,
-                        params=params,
-                        data=body,
-                        headers=sent,
-                        allow_redirects=False,
-                    ) as raw,
-                ):
-                    payload = await raw.read()
-            except TimeoutError as exc:
-                permit.failure()
-                UPSTREAM_ATTEMPTS.labels(self.name, method, "timeout").inc()
-                span.set_attribute("error.type", "timeout")
-                raise UpstreamTimeoutError(
-                    self.name,
-                    f"{method} {path} to upstream {self.name!r} timed out after "
-                    f"{seconds:.3f}s; gave up after {attempt} attempt(s)",
-                    attempts=attempt,
-                ) from exc
-            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-                permit.failure()
-                UPSTREAM_ATTEMPTS.labels(self.name, method, "connection_error").inc()
-                span.set_attribute("error.type", type(exc).__name__)
-                raise UpstreamConnectionError(
-                    self.name,
-                    f"{method} {path} to upstream {self.name!r} failed: {exc!r}; "
-                    f"gave up after {attempt} attempt(s)",
-                    attempts=attempt,
-                ) from exc
-            except BaseException:
-                permit.release()
-                raise
-            status = raw.status
-            span.set_attribute("http.response.status_code", status)
-            if status >= 500:
-                permit.failure()
-                span.set_attribute("error.type", str(status))
-            else:
-                permit.success()
-            UPSTREAM_ATTEMPTS.labels(self.name, method, f"{status // 100}xx").inc()
-            return ServiceResponse(
-                status=status, headers=raw.headers, body=payload, attempts=attempt
-            )
 
     def _require_session(self) -> aiohttp.ClientSession:
         if self._session is None:

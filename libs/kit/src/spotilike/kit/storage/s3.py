@@ -25,14 +25,11 @@ Client errors come out as :class:`StorageError` (or :class:`NotFoundInStorage`,
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import structlog
-from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession, get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -56,17 +53,19 @@ from spotilike.kit.storage.publishing import (
     published_key,
     versions_prefix,
 )
+from spotilike.kit.storage.s3_connection import (
+    AddressingStyle,
+    S3Connection,
+    error_code,
+    storage_error,
+    translated,
+)
+from spotilike.kit.storage.s3_uploads import PART_SIZE, upload_stream
 
 __all__ = ["PART_SIZE", "AddressingStyle", "S3Storage"]
 
-PART_SIZE = 8 * 1024 * 1024
-AddressingStyle = Literal["path", "virtual", "auto"]
-
 _COPY_CONCURRENCY = 16
-_NOT_FOUND = frozenset({"NoSuchKey", "NotFound", "404"})
 _POINTER_MAX_BYTES = 256
-
-_log = structlog.get_logger(__name__)
 
 
 class S3Storage:
@@ -89,43 +88,23 @@ class S3Storage:
         session: AioSession | None = None,
     ) -> None:
         self.bucket = bucket
-        self._session = session or get_session()
         self.endpoint_url = endpoint_url
         self.region = region
-        self._access_key = access_key
-        self._secret_key = secret_key
         self.addressing_style = addressing_style
-        self._config = AioConfig(
-            s3={"addressing_style": addressing_style},
-            signature_version="s3v4",
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=10,
-            read_timeout=60,
+        self._connection = S3Connection(
+            session or get_session(),
+            endpoint_url=endpoint_url,
+            region=region,
+            access_key=access_key,
+            secret_key=secret_key,
+            addressing_style=addressing_style,
         )
-        self._client: Any = None
-        self._opening = asyncio.Lock()
-        self._exits = contextlib.AsyncExitStack()
 
     async def _s3(self) -> Any:
-        if self._client is None:
-            async with self._opening:
-                if self._client is None:
-                    creator = self._session.create_client(
-                        "s3",
-                        endpoint_url=self.endpoint_url,
-                        region_name=self.region,
-                        aws_access_key_id=self._access_key,
-                        aws_secret_access_key=self._secret_key,
-                        config=self._config,
-                    )
-                    self._client = await self._exits.enter_async_context(creator)
-        return self._client
+        return await self._connection.client()
 
     async def aclose(self) -> None:
-        self._client = None
-        await self._exits.aclose()
+        await self._connection.aclose()
 
     async def __aenter__(self) -> S3Storage:
         return self
@@ -139,67 +118,9 @@ class S3Storage:
         validate_key(key)
         client = await self._s3()
         kind = content_type or guess_content_type(key) or "application/octet-stream"
-        iterator = aiter(chunks)
-        buffer = bytearray()
-        if await _fill(iterator, buffer, PART_SIZE + 1):
-            return await self._put_parts(client, key, kind, iterator, buffer)
-        with _translated(key):
-            await client.put_object(
-                Bucket=self.bucket, Key=key, Body=bytes(buffer), ContentType=kind
-            )
-        return StoredObject(key=key, size=len(buffer))
-
-    async def _put_parts(
-        self,
-        client: Any,
-        key: str,
-        kind: str,
-        iterator: AsyncIterator[bytes],
-        buffer: bytearray,
-    ) -> StoredObject:
-        with _translated(key):
-            created = await client.create_multipart_upload(
-                Bucket=self.bucket, Key=key, ContentType=kind
-            )
-        upload_id = created["UploadId"]
-        parts: list[dict[str, Any]] = []
-        size = 0
-        more = True
-        try:
-            while True:
-                if more:
-                    more = await _fill(iterator, buffer, PART_SIZE + 1)
-                if not buffer:
-                    break
-                piece = bytes(buffer[:PART_SIZE])
-                del buffer[:PART_SIZE]
-                with _translated(key):
-                    uploaded = await client.upload_part(
-                        Bucket=self.bucket,
-                        Key=key,
-                        UploadId=upload_id,
-                        PartNumber=len(parts) + 1,
-                        Body=piece,
-                    )
-                parts.append({"ETag": uploaded["ETag"], "PartNumber": len(parts) + 1})
-                size += len(piece)
-            with _translated(key):
-                await client.complete_multipart_upload(
-                    Bucket=self.bucket,
-                    Key=key,
-                    UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},
-                )
-        except BaseException:
-            await self._abort(client, key, upload_id)
-            raise
-        return StoredObject(key=key, size=size)
-
-    async def _abort(self, client: Any, key: str, upload_id: str) -> None:
-        try:
-            await client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
-        except (ClientError, BotoCoreError) as error:
-            _log.warning("storage.abort_failed", key=key, upload_id=upload_id, error=str(error))
+        return await upload_stream(
+            client, bucket=self.bucket, key=key, content_type=kind, chunks=chunks
+        )
 
     async def put_file(
         self, key: str, path: Path, *, content_type: str | None = None
@@ -224,12 +145,12 @@ class S3Storage:
         try:
             response = await client.get_object(**params)
         except ClientError as error:
-            if byte_range is not None and _code(error) == "InvalidRange":
+            if byte_range is not None and error_code(error) == "InvalidRange":
                 size = (await self.stat(key)).size
                 raise RangeNotSatisfiable(key, byte_range[0], size) from None
-            raise _storage_error(error, key) from error
+            raise storage_error(error, key) from error
         except BotoCoreError as error:
-            raise _storage_error(error, key) from error
+            raise storage_error(error, key) from error
         body = response["Body"]
         size = int(response["ContentLength"])
         object_size = size
@@ -241,7 +162,7 @@ class S3Storage:
             object_size = int(content_range.rsplit("/", 1)[1])
 
         async def read() -> bytes:
-            with _translated(key):
+            with translated(key):
                 chunk: bytes = await body.read(CHUNK_SIZE)
             return chunk
 
@@ -259,7 +180,7 @@ class S3Storage:
     async def stat(self, key: str) -> ObjectInfo:
         validate_key(key)
         client = await self._s3()
-        with _translated(key):
+        with translated(key):
             head = await client.head_object(Bucket=self.bucket, Key=key)
         return ObjectInfo(
             key=key,
@@ -278,14 +199,14 @@ class S3Storage:
     async def delete(self, key: str) -> None:
         validate_key(key)
         client = await self._s3()
-        with _translated(key):
+        with translated(key):
             await client.delete_object(Bucket=self.bucket, Key=key)
 
     async def delete_prefix(self, prefix: str) -> int:
         base = folder(prefix)
         client = await self._s3()
         deleted = 0
-        with _translated(base):
+        with translated(base):
             async for page in client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=base
             ):
@@ -303,7 +224,7 @@ class S3Storage:
     async def list(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
         base = folder(prefix, allow_root=True)
         client = await self._s3()
-        with _translated(base):
+        with translated(base):
             async for page in client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=base
             ):
@@ -364,7 +285,7 @@ class S3Storage:
 
         async def copy(source: str, destination: str) -> None:
             async with limit:
-                with _translated(source):
+                with translated(source):
                     await client.copy_object(
                         Bucket=self.bucket,
                         Key=destination,
@@ -378,7 +299,7 @@ class S3Storage:
         except ExceptionGroup as failure:
             await self.delete_prefix(target)
             raise StorageError(f"publishing {staging!r} to {final!r} failed") from failure
-        with _translated(final):
+        with translated(final):
             await client.put_object(
                 Bucket=self.bucket,
                 Key=pointer_key(final),
@@ -396,7 +317,7 @@ class S3Storage:
     async def _read_pointer(self, final_prefix: str) -> tuple[str, datetime]:
         key = pointer_key(final_prefix)
         client = await self._s3()
-        with _translated(key):
+        with translated(key):
             response = await client.get_object(Bucket=self.bucket, Key=key)
             async with response["Body"] as body:
                 content: bytes = await body.read(_POINTER_MAX_BYTES)
@@ -427,37 +348,6 @@ class S3Storage:
         ):
             deleted += await self.delete_prefix(base + version)
         return deleted
-
-
-async def _fill(iterator: AsyncIterator[bytes], buffer: bytearray, size: int) -> bool:
-    """Read chunks into ``buffer`` until it holds ``size`` bytes; ``False`` if the stream ended."""
-    while len(buffer) < size:
-        try:
-            chunk = await anext(iterator)
-        except StopAsyncIteration:
-            return False
-        buffer += chunk
-    return True
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _storage_error(error: ClientError | BotoCoreError, key: str) -> StorageError:
-    if isinstance(error, ClientError):
-        if _code(error) in _NOT_FOUND:
-            return NotFoundInStorage(key)
-        return StorageError(f"S3 refused an operation on {key!r}: {_code(error) or error}")
-    return StorageError(f"S3 failed on {key!r}: {type(error).__name__}")
-
-
-@contextlib.contextmanager
-def _translated(key: str) -> Iterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError) as error:
-        raise _storage_error(error, key) from error
 
 
 def _utc(moment: datetime) -> datetime:
