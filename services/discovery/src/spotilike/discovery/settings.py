@@ -55,31 +55,13 @@ class DiscoverySettings(ServiceSettings):
 
     @cached_property
     def app_password_map(self) -> dict[str, str]:
-        if self.app_passwords is None:
-            return {}
-        raw = json.loads(self.app_passwords.get_secret_value())
-        return {app.upper(): password for app, password in raw.items()}
+        """``APP_PASSWORDS`` by upper-case app name."""
+        return _app_passwords(self.app_passwords)
 
     @model_validator(mode="after")
     def _app_passwords_readable(self) -> DiscoverySettings:
-        if self.app_passwords is None:
-            return self
-        try:
-            raw = json.loads(self.app_passwords.get_secret_value())
-        except json.JSONDecodeError:
-            raw = None
-        if not isinstance(raw, dict) or not all(
-            isinstance(app, str)
-            and re.fullmatch(APP_NAME_PATTERN, app)
-            and isinstance(password, str)
-            and len(password) >= 16
-            for app, password in raw.items()
-        ):
-            # The message names no value: they are secrets.
-            raise ValueError(
-                "SPOTILIKE_DISCOVERY_APP_PASSWORDS must be a JSON object of app names to "
-                "passwords of at least 16 characters"
-            )
+        # Read once at load so a bad value stops the service before it serves.
+        _app_passwords(self.app_passwords)
         return self
 
     @model_validator(mode="after")
@@ -90,3 +72,25 @@ class DiscoverySettings(ServiceSettings):
                 " the maximum lease"
             )
         return self
+
+
+def _app_passwords(secret: SecretStr | None) -> dict[str, str]:
+    if secret is None:
+        return {}
+    try:
+        raw = json.loads(secret.get_secret_value())
+    except json.JSONDecodeError:
+        raw = None
+    if not isinstance(raw, dict) or not all(
+        isinstance(app, str)
+        and re.fullmatch(APP_NAME_PATTERN, app)
+        and isinstance(password, str)
+        and len(password) >= 16
+        for app, password in raw.items()
+    ):
+        # The message names no value: they are secrets.
+        raise ValueError(
+            "SPOTILIKE_DISCOVERY_APP_PASSWORDS must be a JSON object of app names to "
+            "passwords of at least 16 characters"
+        )
+    return {app.upper(): password for app, password in raw.items()}
