@@ -30,7 +30,7 @@ from spotilike.kit.ratelimit import (
     rate_limited,
 )
 
-__all__ = ["RATE_LIMIT_FAIL_OPEN", "Admission", "Admitted"]
+__all__ = ["RATE_LIMIT_FAIL_OPEN", "Admission", "Admitted", "split_query_token"]
 
 RATE_LIMIT_FAIL_OPEN = Counter(
     "spotilike_gateway_rate_limit_fail_open_total",
@@ -62,13 +62,24 @@ def _bearer(scope: Scope, head: RequestHead, *, websocket: bool) -> str | None:
     if websocket:
         # Browsers cannot set headers on a WebSocket handshake; RFC 6750 §2.3 allows the
         # token in the query for exactly such clients.
-        query = scope.get("query_string", b"").decode("latin-1")
-        for pair in query.split("&"):
-            key, _, value = pair.partition("=")
-            if key == "access_token" and value:
-                query_token: str = value
-                return query_token
+        _, query_token = split_query_token(scope.get("query_string", b"").decode("latin-1"))
+        return query_token
     return None
+
+
+def split_query_token(query: str) -> tuple[str, str | None]:
+    """The query without its ``access_token`` parameters, and the first non-empty one."""
+    if "access_token=" not in query:
+        return query, None
+    token: str | None = None
+    kept = []
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == "access_token":
+            token = token or value or None
+        else:
+            kept.append(pair)
+    return "&".join(kept), token
 
 
 class Admission:

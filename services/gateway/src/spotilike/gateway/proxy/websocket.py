@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from spotilike.gateway.balancing import Lease
-from spotilike.gateway.proxy.admission import Admission
+from spotilike.gateway.proxy.admission import Admission, split_query_token
 from spotilike.gateway.proxy.headers import RequestHead, request_headers
 from spotilike.gateway.proxy.http import upstream_target
 from spotilike.gateway.proxy.upstreams import Upstreams
@@ -227,14 +227,7 @@ def _without_query_token(target: str) -> tuple[str, str | None]:
     request line and the logs that record one.
     """
     path, separator, query = target.partition("?")
-    if not separator or "access_token=" not in query:
+    if not separator:
         return target, None
-    token: str | None = None
-    kept = []
-    for pair in query.split("&"):
-        key, _, value = pair.partition("=")
-        if key == "access_token":
-            token = token or value or None
-        else:
-            kept.append(pair)
-    return (path + "?" + "&".join(kept) if kept else path), token
+    kept, token = split_query_token(query)
+    return (path + "?" + kept if kept else path), token
