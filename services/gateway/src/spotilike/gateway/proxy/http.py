@@ -3,7 +3,8 @@
 Nothing is buffered: the request body goes upstream chunk by chunk as the client sends
 it (the connection pool writes it while we wait for the answer), and the response body
 goes back the same way, with both sides' flow control in between, so a 1 GB upload or a
-long segment costs the gateway a few chunks of memory (connections.py).
+long segment costs the gateway a few chunks of memory (``connections/``; the body's
+limits are in ``body.py``).
 
 Resilience, per upstream service:
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Final
 
@@ -34,6 +35,7 @@ from starlette.types import Receive, Scope, Send
 from spotilike.gateway.balancing import Lease
 from spotilike.gateway.budget import RetryBudget
 from spotilike.gateway.proxy.admission import Admitted
+from spotilike.gateway.proxy.body import RequestBody, raise_for_body
 from spotilike.gateway.proxy.connections import Deadline, UpstreamResponse
 from spotilike.gateway.proxy.headers import request_headers, response_headers
 from spotilike.gateway.proxy.upstreams import Upstreams
@@ -72,93 +74,6 @@ _MIN_ATTEMPT_SECONDS: Final = 0.05
 _CLIENT_CLOSED_REQUEST: Final = 499
 
 
-class _ClientGoneError(Exception):
-    """The client's body ended the request: it disconnected, stalled or sent too much."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class _RequestBody:
-    """The client's body as an async iterator for the pool, with an idle limit per chunk.
-
-    Each chunk also pushes the route's response deadline forward: a long upload is not
-    a slow upstream.
-    """
-
-    __slots__ = (
-        "_deadline",
-        "_idle",
-        "_limit",
-        "_min_rate",
-        "_receive",
-        "_timeout",
-        "finished",
-        "gone",
-    )
-
-    def __init__(
-        self,
-        receive: Receive,
-        *,
-        idle_seconds: float,
-        route_seconds: float,
-        limit: int,
-        min_rate: float,
-    ) -> None:
-        self._receive = receive
-        self._idle = idle_seconds
-        self._timeout = route_seconds
-        self._limit = limit
-        self._min_rate = min_rate
-        self._deadline: Deadline | None = None
-        self.finished = False
-        self.gone: _ClientGoneError | None = None
-
-    def bind(self, deadline: Deadline) -> None:
-        self._deadline = deadline
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        loop = asyncio.get_running_loop()
-        received = 0
-        # Time spent waiting for the client only: while the upstream holds the body back
-        # (flow control), the client is not the slow one.
-        waited = 0.0
-        while True:
-            wait, reason = self._idle, "stalled"
-            if self._min_rate:
-                # A body that trickles in (a byte now and then, never silent for long)
-                # would hold its upstream connection for as long as it liked: after one
-                # idle period, it must keep up an average of ``min_rate``.
-                allowed = self._idle + received / self._min_rate - waited
-                if allowed < wait:
-                    wait, reason = max(allowed, 0.0), "too_slow"
-            asked = loop.time()
-            try:
-                async with asyncio.timeout(wait):
-                    message = await self._receive()
-            except TimeoutError:
-                self.gone = _ClientGoneError(reason)
-                raise self.gone from None
-            waited += loop.time() - asked
-            if message["type"] == "http.disconnect":
-                self.gone = _ClientGoneError("disconnected")
-                raise self.gone
-            chunk: bytes = message.get("body", b"")
-            received += len(chunk)
-            if received > self._limit:
-                self.gone = _ClientGoneError("too_large")
-                raise self.gone
-            if self._deadline is not None:
-                self._deadline.at = loop.time() + self._timeout
-            if chunk:
-                yield chunk
-            if not message.get("more_body", False):
-                self.finished = True
-                return
-
-
 def _outgoing_headers(scope: Scope, admitted: Admitted) -> list[tuple[bytes, bytes]]:
     return request_headers(
         scope["headers"],
@@ -176,32 +91,6 @@ def upstream_target(scope: Scope, route: Route) -> str:
     target = route.upstream_path(raw_path.decode("latin-1"))
     query: bytes = scope.get("query_string", b"")
     return target + "?" + query.decode("latin-1") if query else target
-
-
-def _raise_for_body(
-    gone: _ClientGoneError, *, idle_seconds: float, limit: int, min_rate: float
-) -> None:
-    if gone.reason == "too_slow":
-        raise Problem(
-            f"The request body arrived slower than {min_rate:g} bytes/s on average.",
-            status=HTTPStatus.REQUEST_TIMEOUT,
-            code="body-too-slow",
-            headers={"Connection": "close"},
-        )
-    if gone.reason == "stalled":
-        raise Problem(
-            f"The request body stalled for over {idle_seconds:g} s.",
-            status=HTTPStatus.REQUEST_TIMEOUT,
-            code="body-timeout",
-            headers={"Connection": "close"},
-        )
-    if gone.reason == "too_large":
-        raise Problem(
-            f"The request body exceeds {limit} bytes.",
-            status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            code="body-too-large",
-            headers={"Connection": "close"},
-        )
 
 
 def _unavailable(route: Route, *, timed_out: bool) -> Problem:
@@ -248,7 +137,7 @@ class HttpForwarder:
         service = route.service
         method: str = scope["method"]
         body = (
-            _RequestBody(
+            RequestBody(
                 receive,
                 idle_seconds=self._idle,
                 route_seconds=route.timeout_seconds,
@@ -287,7 +176,7 @@ class HttpForwarder:
                 if body is not None and body.gone is not None:
                     permit.release()
                     lease.release()
-                    _raise_for_body(
+                    raise_for_body(
                         body.gone,
                         idle_seconds=self._idle,
                         limit=self._max_body,
@@ -380,7 +269,7 @@ class HttpForwarder:
         send: Send,
         receive: Receive,
         extra_headers: Mapping[str, str],
-        body: _RequestBody | None,
+        body: RequestBody | None,
         *,
         id_header: tuple[bytes, bytes],
         idle_seconds: float,
