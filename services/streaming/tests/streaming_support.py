@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
@@ -283,3 +283,8 @@ def code_of(response: httpx.Response) -> str:
     assert response.headers["content-type"] == "application/problem+json", response.text
     problem_type: str = response.json()["type"]
     return problem_type.split("/problems/", 1)[1]
+
+
+def query_of(uri: str) -> dict[str, str]:
+    """The query parameters of a playlist URI (a playback link's ``u`` and ``t``)."""
+    return {key: values[0] for key, values in parse_qs(urlsplit(uri).query).items()}

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import m3u8
@@ -21,6 +20,7 @@ from streaming_support import (
     code_of,
     put_listener,
     put_track,
+    query_of,
     raw_get,
 )
 
@@ -32,10 +32,6 @@ pytestmark = pytest.mark.integration
 
 App = Callable[..., AbstractAsyncContextManager[Streaming]]
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
-
-
-def query_of(uri: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(uri).query).items()}
 
 
 async def master_variants(

@@ -7,9 +7,18 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["PlaySessionView", "PlaybackEventIn"]
+__all__ = ["MasterLinkView", "PlaySessionView", "PlaybackEventIn"]
 
 _DAY_MS = 24 * 3600 * 1000
+
+
+class MasterLinkView(BaseModel):
+    """A signed link to the master playlist, for a player that fetches it without headers
+    (Safari's own HLS player). It opens the master playlist only, for this user and track."""
+
+    url: str
+    """Relative to the API's origin: ``/stream/<track>/master.m3u8?u=…&t=…``."""
+    expires_in_seconds: int
 
 
 class PlaybackEventIn(BaseModel):

@@ -11,11 +11,12 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
 from spotilike.kit.app import state_dependency
-from spotilike.kit.auth import CurrentPrincipal
+from spotilike.kit.auth import CurrentPrincipal, OptionalPrincipal, current_principal
 from spotilike.kit.errors import Problem
 from spotilike.streaming.api.problems import PROBLEMS
 from spotilike.streaming.playback_tokens import MAX_TOKEN_LENGTH
 from spotilike.streaming.ranges import RangeOutcome
+from spotilike.streaming.schemas import MasterLinkView
 from spotilike.streaming.service import stream
 from spotilike.streaming.service.limits import charge
 from spotilike.streaming.service.runtime import Runtime
@@ -29,6 +30,13 @@ UserParam = Annotated[str, Query(alias="u", max_length=36, description="The link
 TokenParam = Annotated[
     str, Query(alias="t", max_length=MAX_TOKEN_LENGTH, description="The playback token.")
 ]
+OptionalUserParam = Annotated[
+    str | None, Query(alias="u", max_length=36, description="A master link's user id.")
+]
+OptionalTokenParam = Annotated[
+    str | None,
+    Query(alias="t", max_length=MAX_TOKEN_LENGTH, description="A master link's token."),
+]
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 # Playlists carry tokens: never stored by a shared cache, never reused after they expire.
@@ -40,15 +48,50 @@ SEGMENT_CACHE = "private, max-age=300, immutable"
 @router.get(
     "/{track_id}/master.m3u8",
     summary="The master playlist: every variant this user may play, with signed links",
+    description=(
+        "With the JWT in `Authorization`, or with a master link's `u` and `t` (from "
+        "`master-link`) for a player that cannot send headers. The JWT wins when both "
+        "are present."
+    ),
     response_class=Response,
     responses={200: {"content": {PLAYLIST_TYPE: {}}}, **PROBLEMS(401, 403, 404, 422, 429, 502)},
+    # FastAPI appends this to the bearer requirement: the JWT or no header (a master link).
+    openapi_extra={"security": [{}]},
 )
 async def master_playlist(
-    track_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep
+    track_id: UUID,
+    principal: OptionalPrincipal,
+    runtime: RuntimeDep,
+    user: OptionalUserParam = None,
+    token: OptionalTokenParam = None,
 ) -> Response:
+    if principal is None and user is not None and token is not None:
+        verified = stream.verify_master_link(runtime, user_id=user, token=token, track_id=track_id)
+        headers = await charge(runtime, user=verified)
+        body = await stream.master_by_link(runtime, user=verified, track_id=track_id)
+        return _playlist(body, headers)
+    principal = await current_principal(principal)
     headers = await charge(runtime, user=stream.user_of(principal))
     body = await stream.master(runtime, principal=principal, track_id=track_id)
     return _playlist(body, headers)
+
+
+@router.get(
+    "/{track_id}/master-link",
+    summary="A signed link to master.m3u8 for a player that cannot send the JWT",
+    response_model=MasterLinkView,
+    responses=PROBLEMS(401, 403, 404, 422),
+)
+async def master_link(
+    track_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep, response: Response
+) -> MasterLinkView:
+    link = await stream.master_link(runtime, principal=principal, track_id=track_id)
+    # It is a credential for five minutes: no cache keeps it.
+    response.headers["Cache-Control"] = PLAYLIST_CACHE
+    return MasterLinkView(
+        url=f"/stream/{track_id}/master.m3u8?{link.query}",
+        expires_in_seconds=link.expires_in_seconds,
+    )
 
 
 @router.get(

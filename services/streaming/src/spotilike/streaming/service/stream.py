@@ -1,5 +1,5 @@
-"""The play path: master playlist (JWT), media playlists and segments (playback tokens),
-and the download (JWT, byte ranges).
+"""The play path: master playlist (JWT, or a master link for players that cannot send
+it), media playlists and segments (playback tokens), and the download (JWT, byte ranges).
 
 Every step re-checks rights against the projection (through the sub-second cache), so a
 token in hand does not outlive an unpublish, a deletion or a disabled account.
@@ -33,24 +33,37 @@ from spotilike.streaming.service.rights import QUALITIES, Playable, decide
 from spotilike.streaming.service.runtime import Runtime
 
 __all__ = [
+    "MASTER_LINK_SCOPE",
     "Download",
+    "MasterLink",
     "MediaUnavailable",
     "artist_of",
     "check_segment_name",
     "download",
     "master",
+    "master_by_link",
+    "master_link",
     "parse_quality",
     "peaks",
     "segment",
     "user_of",
     "variant",
     "verify_link",
+    "verify_master_link",
 ]
 
 MASTER_NAME = "master.m3u8"
+# The master link's token scope: not a quality rung's name, so no other link verifies as it.
+MASTER_LINK_SCOPE = "master"
 PEAKS_NAME = "peaks.json"
 
 _log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MasterLink:
+    query: str
+    expires_in_seconds: int
 
 
 class MediaUnavailable(Problem):
@@ -78,6 +91,46 @@ async def master(runtime: Runtime, *, principal: Principal, track_id: UUID) -> s
         artist_id=artist_of(principal),
         admin=principal.has_role("ADMIN"),
     )
+    return await _master_for(runtime, playable, user_id=user_id, track_id=track_id)
+
+
+async def master_link(runtime: Runtime, *, principal: Principal, track_id: UUID) -> MasterLink:
+    """A signed link to master.m3u8 for a player that cannot send the JWT itself.
+
+    Safari's own HLS player (iOS before 17.1 has no Media Source Extensions for hls.js)
+    fetches the playlist URL as given, without headers. The link is scoped to this user
+    and track and to the master playlist alone (``MASTER_LINK_SCOPE``), so it never opens
+    a variant, a segment or the download, and it lives as long as the other links.
+    """
+    user_id = user_of(principal)
+    # Refused here with the reason, not later as a broken player.
+    await _playable(
+        runtime,
+        track_id=track_id,
+        user_id=user_id,
+        artist_id=artist_of(principal),
+        admin=principal.has_role("ADMIN"),
+    )
+    ttl = runtime.settings.token_ttl_seconds
+    token = playback_tokens.issue(
+        runtime.settings.keys,
+        user_id=user_id,
+        track_id=str(track_id),
+        quality=MASTER_LINK_SCOPE,
+        now=time.time(),
+        ttl_seconds=ttl,
+    )
+    return MasterLink(query=urlencode({"u": user_id, "t": token}), expires_in_seconds=ttl)
+
+
+async def master_by_link(runtime: Runtime, *, user: str, track_id: UUID) -> str:
+    """The master playlist for a user whose master link :func:`verify_master_link`
+    accepted; rights are checked again, as for every other link."""
+    playable = await _playable(runtime, track_id=track_id, user_id=user)
+    return await _master_for(runtime, playable, user_id=user, track_id=track_id)
+
+
+async def _master_for(runtime: Runtime, playable: Playable, *, user_id: str, track_id: UUID) -> str:
     stored = await _read_playlist(runtime, f"{playable.media_prefix}/{MASTER_NAME}")
     now = time.time()
 
@@ -202,6 +255,17 @@ async def _playable(
 
 def verify_link(runtime: Runtime, *, user_id: str, token: str, track_id: UUID, quality: int) -> str:
     """The user a playback link (``u`` + ``t``) was issued to, or a 403 saying why not."""
+    return _verify(runtime, user_id=user_id, token=token, track_id=track_id, scope=str(quality))
+
+
+def verify_master_link(runtime: Runtime, *, user_id: str, token: str, track_id: UUID) -> str:
+    """The user a master link (:func:`master_link`) was issued to, or a 403 saying why not."""
+    return _verify(
+        runtime, user_id=user_id, token=token, track_id=track_id, scope=MASTER_LINK_SCOPE
+    )
+
+
+def _verify(runtime: Runtime, *, user_id: str, token: str, track_id: UUID, scope: str) -> str:
     try:
         user = str(UUID(user_id))
     except ValueError:
@@ -212,7 +276,7 @@ def verify_link(runtime: Runtime, *, user_id: str, token: str, track_id: UUID, q
             token,
             user_id=user,
             track_id=str(track_id),
-            quality=str(quality),
+            quality=scope,
             now=time.time(),
         )
     except PlaybackTokenRejected as exc:
