@@ -37,6 +37,10 @@ async def test_a_master_link_plays_the_whole_chain_without_any_header(
     user = uuid.uuid4()
     await put_listener(streaming_database, user, quality=160)
     async with streaming_app() as client:
+        response = await client.http.get(
+            f"/stream/{track}/master-link", headers=client.listener(user)
+        )
+        assert response.json()["qualities_kbps"] == [96, 160]
         url = await link_for(client, track, user)
         assert url.startswith(f"/stream/{track}/master.m3u8?")
         assert query_of(url)["u"] == str(user)

@@ -19,6 +19,9 @@ class MasterLinkView(BaseModel):
     url: str
     """Relative to the API's origin: ``/stream/<track>/master.m3u8?u=…&t=…``."""
     expires_in_seconds: int
+    qualities_kbps: list[int]
+    """The variants this user may play, lowest first: a player that cannot tell which
+    one plays (Safari's own) reports the highest."""
 
 
 class PlaybackEventIn(BaseModel):

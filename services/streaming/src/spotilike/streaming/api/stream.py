@@ -91,6 +91,7 @@ async def master_link(
     return MasterLinkView(
         url=f"/stream/{track_id}/master.m3u8?{link.query}",
         expires_in_seconds=link.expires_in_seconds,
+        qualities_kbps=list(link.qualities),
     )
 
 

@@ -64,6 +64,8 @@ _log = structlog.get_logger(__name__)
 class MasterLink:
     query: str
     expires_in_seconds: int
+    qualities: tuple[int, ...]
+    """The variants this user may play, lowest first."""
 
 
 class MediaUnavailable(Problem):
@@ -104,7 +106,7 @@ async def master_link(runtime: Runtime, *, principal: Principal, track_id: UUID)
     """
     user_id = user_of(principal)
     # Refused here with the reason, not later as a broken player.
-    await _playable(
+    playable = await _playable(
         runtime,
         track_id=track_id,
         user_id=user_id,
@@ -120,7 +122,11 @@ async def master_link(runtime: Runtime, *, principal: Principal, track_id: UUID)
         now=time.time(),
         ttl_seconds=ttl,
     )
-    return MasterLink(query=urlencode({"u": user_id, "t": token}), expires_in_seconds=ttl)
+    return MasterLink(
+        query=urlencode({"u": user_id, "t": token}),
+        expires_in_seconds=ttl,
+        qualities=tuple(sorted(playable.qualities)),
+    )
 
 
 async def master_by_link(runtime: Runtime, *, user: str, track_id: UUID) -> str:
