@@ -1,5 +1,6 @@
 """Journey 2, in a real browser through the gateway: the demo listener logs in, searches,
-plays a track, and the audio clock advances with hls.js on a loaded level.
+plays a track, and the audio clock advances with hls.js on a loaded level; and, in a page
+without Media Source Extensions, the player hands the element a header-less master link.
 
 Playwright (playwright-core from npm) drives Debian's Chromium; both are installed here
 when missing, so a fresh machine needs nothing by hand.
@@ -9,10 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import m3u8
 import pytest
 from e2e_support import Platform
 
@@ -45,14 +50,15 @@ def _ensure_driver() -> None:
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=DRIVER, check=True, timeout=600)
 
 
-def test_the_demo_listener_plays_a_track_in_a_browser(platform: Platform) -> None:
+def _journey(platform: Platform, name: str, **extra_env: str) -> dict[str, Any]:
+    """Runs journey.mjs and returns its findings, asserting it ran without errors."""
     chromium = _ensure_chromium()
     _ensure_driver()
     node = shutil.which("node")
     assert node is not None
     artifacts = platform.root / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
-    screenshot = artifacts / "browser-journey.png"
+    screenshot = artifacts / f"{name}.png"
     screenshot.unlink(missing_ok=True)
     result = subprocess.run(
         [node, "journey.mjs"],
@@ -65,6 +71,7 @@ def test_the_demo_listener_plays_a_track_in_a_browser(platform: Platform) -> Non
             "QUERY": DEMO_SONGS[0].title,
             "SCREENSHOT": str(screenshot),
             "CHROMIUM": str(chromium),
+            **extra_env,
         },
         capture_output=True,
         text=True,
@@ -74,11 +81,31 @@ def test_the_demo_listener_plays_a_track_in_a_browser(platform: Platform) -> Non
     assert screenshot.exists(), result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     assert lines, result.stdout + result.stderr
-    findings = json.loads(lines[-1])
+    findings: dict[str, Any] = json.loads(lines[-1])
     assert result.returncode == 0, findings
     assert findings["errors"] == []
+    return findings
+
+
+def test_the_demo_listener_plays_a_track_in_a_browser(platform: Platform) -> None:
+    findings = _journey(platform, "browser-journey")
     first, second = findings["first"], findings["second"]
     assert first["levels"] == 3
     assert first["loadedLevel"] >= 0
     assert second["currentTime"] > first["currentTime"] > 0
     assert second["paused"] is False
+
+
+def test_without_media_source_the_player_hands_the_browser_a_master_link(
+    platform: Platform,
+) -> None:
+    native = _journey(platform, "browser-journey-native-hls", NATIVE_HLS="1")["native"]
+    assert native["hlsJs"] is False
+    link = urlsplit(native["src"])
+    assert re.fullmatch(r"/stream/[0-9a-f-]{36}/master\.m3u8", link.path)
+    assert set(parse_qs(link.query)) == {"u", "t"}
+    # Fetched from the page with no header at all, through the gateway.
+    assert native["status"] == 200, native["playlist"]
+    playlist = m3u8.loads(native["playlist"])
+    assert len(playlist.playlists) == 3
+    assert all("index.m3u8?u=" in variant.uri for variant in playlist.playlists)

@@ -1,6 +1,55 @@
 import { describe, expect, it } from "vitest";
 
-import { isMasterPlaylist, PlayReporter, qualityOf, recoveryFor, ReloadBudget, type PlayEvent } from "../src/lib/playback";
+import {
+  isMasterPlaylist,
+  nativeQuality,
+  nativeRecoveryFor,
+  playbackPath,
+  PlayReporter,
+  qualityOf,
+  recoveryFor,
+  ReloadBudget,
+  type PlayEvent,
+} from "../src/lib/playback";
+
+describe("playbackPath", () => {
+  it("prefers hls.js wherever Media Source Extensions exist", () => {
+    expect(playbackPath(true, "")).toBe("hls.js");
+    expect(playbackPath(true, "probably")).toBe("hls.js");
+  });
+  it("lets the browser play HLS itself when it can and MSE is missing", () => {
+    expect(playbackPath(false, "maybe")).toBe("native");
+    expect(playbackPath(false, "probably")).toBe("native");
+  });
+  it("says so when neither works", () => {
+    expect(playbackPath(false, "")).toBe("unsupported");
+    expect(playbackPath(false, "no")).toBe("unsupported");
+  });
+});
+
+describe("nativeQuality", () => {
+  it("names the highest quality the listener may play", () => {
+    expect(nativeQuality([96, 160, 320])).toBe(320);
+    expect(nativeQuality([96, 160])).toBe(160);
+    expect(nativeQuality([96])).toBe(96);
+  });
+  it("ignores what it does not know and has nothing for nothing", () => {
+    expect(nativeQuality([96, 999])).toBe(96);
+    expect(nativeQuality([])).toBeNull();
+  });
+});
+
+describe("nativeRecoveryFor", () => {
+  it("fetches a fresh link after a network or source error", () => {
+    expect(nativeRecoveryFor(2)).toBe("reload-source");
+    expect(nativeRecoveryFor(4)).toBe("reload-source");
+  });
+  it("gives up on decoding errors and unknown ones", () => {
+    expect(nativeRecoveryFor(3)).toBe("give-up");
+    expect(nativeRecoveryFor(1)).toBe("give-up");
+    expect(nativeRecoveryFor(undefined)).toBe("give-up");
+  });
+});
 
 describe("qualityOf", () => {
   it("reads the rendition from the variant URI", () => {

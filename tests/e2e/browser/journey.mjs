@@ -1,6 +1,11 @@
 // The browser journey: the demo listener logs in, searches for a track, plays it, and
 // the audio element's clock must move while hls.js has a level loaded. Prints one JSON
 // line of findings and exits non-zero on any failure; always leaves a screenshot.
+//
+// With NATIVE_HLS=1 the page is made to look like Safari on iOS before 17.1: no Media
+// Source Extensions, and an <audio> that says it plays HLS itself. The player must then
+// hand the element a header-less master link; the journey fetches that link from the
+// page without any header and reports what it answered (Chromium cannot play it).
 import { chromium } from "playwright-core";
 
 const base = process.env.BASE_URL;
@@ -9,6 +14,7 @@ const password = process.env.PASSWORD;
 const query = process.env.QUERY;
 const screenshot = process.env.SCREENSHOT;
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const nativeHls = process.env.NATIVE_HLS === "1";
 
 // A desktop Chrome's user agent: headless Chromium names itself "HeadlessChrome", which
 // the sign-in risk checks rightly treat as automation.
@@ -24,6 +30,17 @@ const findings = { errors: [] };
 let page;
 try {
   const context = await browser.newContext({ userAgent, locale: "en-GB", viewport: { width: 1280, height: 800 } });
+  if (nativeHls) {
+    await context.addInitScript(() => {
+      for (const name of ["MediaSource", "ManagedMediaSource", "WebKitMediaSource", "SourceBuffer"]) {
+        Object.defineProperty(window, name, { value: undefined, configurable: true });
+      }
+      const canPlayType = HTMLMediaElement.prototype.canPlayType;
+      HTMLMediaElement.prototype.canPlayType = function (type) {
+        return type === "application/vnd.apple.mpegurl" ? "maybe" : canPlayType.call(this, type);
+      };
+    });
+  }
   page = await context.newPage();
   page.on("pageerror", (error) => findings.errors.push(`pageerror: ${error.message}`));
 
@@ -51,10 +68,30 @@ try {
       currentLevel: hls ? hls.currentLevel : -1,
     };
   });
-  await page.waitForFunction(() => document.getElementById("player-audio").currentTime > 0.5, null, { timeout: 30000 });
-  findings.first = await audio();
-  await page.waitForTimeout(2000);
-  findings.second = await audio();
+  if (nativeHls) {
+    // Read in the same frame it appears: Chromium, unable to play it, makes the player
+    // fetch fresh links and finally give up, which empties the element again.
+    const linked = await page.waitForFunction(
+      () => {
+        const src = document.getElementById("player-audio").src;
+        return src.includes("master.m3u8?") ? src : false;
+      },
+      null,
+      { timeout: 30000 },
+    );
+    const src = await linked.jsonValue();
+    findings.native = await page.evaluate(async (link) => {
+      const response = await fetch(link, { credentials: "omit" });
+      return { src: link, hlsJs: Boolean(window.__spotilike?.hls), status: response.status, playlist: await response.text() };
+    }, src);
+  } else {
+    await page.waitForFunction(() => document.getElementById("player-audio").currentTime > 0.5, null, {
+      timeout: 30000,
+    });
+    findings.first = await audio();
+    await page.waitForTimeout(2000);
+    findings.second = await audio();
+  }
   await page.screenshot({ path: screenshot });
 } catch (error) {
   findings.errors.push(error.message.split("\n")[0]);

@@ -233,10 +233,18 @@ export function endpoints(api: ApiClient) {
     playEvent: (trackId: string, event: unknown) =>
       api.post<unknown>(`/stream/${id(trackId)}/events`, event, { auth: "required" }),
     peaks: (trackId: string) => api.get<unknown>(peaksUrl(trackId), { auth: "required" }),
+    masterLink: (trackId: string) => api.get<MasterLink>(`/stream/${id(trackId)}/master-link`, { auth: "required" }),
   };
 }
 
 export type Endpoints = ReturnType<typeof endpoints>;
+
+/** A header-less signed master.m3u8 URL, for a browser that plays HLS itself. */
+export interface MasterLink {
+  url: string;
+  expires_in_seconds: number;
+  qualities_kbps: number[];
+}
 
 export function masterUrl(trackId: string): string {
   return `/stream/${id(trackId)}/master.m3u8`;

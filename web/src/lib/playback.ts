@@ -1,6 +1,6 @@
 /**
- * Pure decisions of the player: which quality a level is, what a failed HLS load means,
- * and when to send a play report.
+ * Pure decisions of the player: how this browser plays HLS, which quality a level is, what
+ * a failed HLS load means, and when to send a play report.
  */
 
 export const QUALITIES = [96, 160, 320] as const;
@@ -20,6 +20,41 @@ export function qualityOf(url: string | undefined, bitrate: number | undefined):
     if (Math.abs(quality - kbps) < Math.abs(best - kbps)) best = quality;
   }
   return best;
+}
+
+/**
+ * How this browser plays HLS: through hls.js where Media Source Extensions exist (our own
+ * level choice, errors and reloads), else by the browser itself where it says it can
+ * (Safari on iOS before 17.1), from a header-less master link.
+ */
+export type PlaybackPath = "hls.js" | "native" | "unsupported";
+
+export function playbackPath(mseSupported: boolean, nativeHls: string): PlaybackPath {
+  if (mseSupported) return "hls.js";
+  return nativeHls === "probably" || nativeHls === "maybe" ? "native" : "unsupported";
+}
+
+/**
+ * What the play reports name as the quality when the browser plays HLS itself and does not
+ * say which variant it picked: the highest it may climb to, which a steady connection
+ * reaches within seconds.
+ */
+export function nativeQuality(qualities: readonly number[]): Quality | null {
+  let best: Quality | null = null;
+  for (const quality of QUALITIES) {
+    if (qualities.includes(quality)) best = quality;
+  }
+  return best;
+}
+
+/**
+ * What a media element error means for the native path: a network or source error is most
+ * likely an expired link (the browser does not tell us its status), so fetch a fresh one;
+ * a decoding error will not get better with a new link.
+ */
+export function nativeRecoveryFor(mediaErrorCode: number | undefined): "reload-source" | "give-up" {
+  // MediaError: 2 MEDIA_ERR_NETWORK, 4 MEDIA_ERR_SRC_NOT_SUPPORTED (also a refused playlist).
+  return mediaErrorCode === 2 || mediaErrorCode === 4 ? "reload-source" : "give-up";
 }
 
 export function isMasterPlaylist(url: string): boolean {

@@ -6,6 +6,10 @@
  * streaming service's own signed links (five minutes), so only master.m3u8 gets the
  * Authorization header. When a link expires mid-track, the player loads master.m3u8 again
  * and resumes at the same position.
+ *
+ * Where hls.js cannot run (no Media Source Extensions) but the browser plays HLS itself
+ * (Safari on iOS before 17.1), the element gets a header-less signed master link instead,
+ * and a media error fetches a fresh one the same way.
  */
 
 // The light build leaves out subtitles, alternate audio tracks, DRM and CMCD, none of
@@ -13,10 +17,20 @@
 import Hls, { ErrorTypes, Events, type ErrorData } from "hls.js/light";
 
 import type { AuthClient } from "../lib/api";
-import { masterUrl, type Endpoints, type Track } from "../lib/endpoints";
+import { masterUrl, type Endpoints, type MasterLink, type Track } from "../lib/endpoints";
 import { elementVolume, nodeGain } from "../lib/gain";
 import { parseWaveform, type Waveform } from "../lib/peaks";
-import { isMasterPlaylist, PlayReporter, qualityOf, recoveryFor, ReloadBudget, type Quality } from "../lib/playback";
+import {
+  isMasterPlaylist,
+  nativeQuality,
+  nativeRecoveryFor,
+  playbackPath,
+  PlayReporter,
+  qualityOf,
+  recoveryFor,
+  ReloadBudget,
+  type Quality,
+} from "../lib/playback";
 import { errorMessage, parseProblem } from "../lib/problem";
 import * as q from "../lib/queue";
 
@@ -109,6 +123,8 @@ export class Player {
   private state: PlayerState;
   private readonly listeners = new Set<(state: PlayerState) => void>();
   private hls: Hls | null = null;
+  /** The track the browser's own HLS player has, when it plays instead of hls.js. */
+  private nativeTrack: string | null = null;
   private context: AudioContext | null = null;
   private gainNode: GainNode | null = null;
   private readonly reporter: PlayReporter;
@@ -211,7 +227,7 @@ export class Player {
   play(): void {
     if (!this.currentTrack) return;
     this.ensureGraph();
-    if (!this.hls && this.state.status !== "loading") {
+    if (!this.attached && this.state.status !== "loading") {
       this.loadCurrent(true);
       return;
     }
@@ -278,7 +294,7 @@ export class Player {
     const before = this.currentTrack;
     this.update({ queue });
     const after = q.current(queue);
-    if (after && before && after.id === before.id && this.hls) {
+    if (after && before && after.id === before.id && this.attached) {
       this.seek(0);
       if (autoplay) this.play();
       return;
@@ -321,11 +337,20 @@ export class Player {
     void this.loadWaveform(track);
   }
 
+  private get attached(): boolean {
+    return this.hls !== null || this.nativeTrack !== null;
+  }
+
   private attach(track: Track, startAt: number, autoplay: boolean): void {
     this.teardown();
     const token = ++this.loadToken;
-    if (!Hls.isSupported()) {
-      this.fail("This browser cannot play HLS through Media Source Extensions.");
+    const path = playbackPath(Hls.isSupported(), this.audio.canPlayType("application/vnd.apple.mpegurl"));
+    if (path === "native") {
+      void this.attachNative(track, startAt, autoplay, token);
+      return;
+    }
+    if (path === "unsupported") {
+      this.fail("This browser cannot play HLS: it has neither Media Source Extensions nor HLS of its own.");
       return;
     }
     const auth = this.deps.auth;
@@ -349,14 +374,7 @@ export class Player {
         bitrate: level.bitrate,
       }));
       this.update({ levels });
-      if (autoplay) {
-        void this.context?.resume();
-        void this.audio.play().catch((error: unknown) => {
-          if (token === this.loadToken && !(error instanceof DOMException && error.name === "AbortError")) {
-            this.update({ status: "paused", error: `Press Play to start (${errorMessage(error)}).` });
-          }
-        });
-      }
+      if (autoplay) this.startPlaying(token);
     });
     hls.on(Events.LEVEL_SWITCHED, (_event, data) => {
       if (token !== this.loadToken) return;
@@ -367,6 +385,53 @@ export class Player {
     });
     hls.attachMedia(this.audio);
     hls.loadSource(masterUrl(track.id));
+  }
+
+  /**
+   * The browser's own HLS player fetches every playlist itself and cannot send the JWT, so
+   * master.m3u8 comes from a signed link; the levels are the browser's to choose, and the
+   * play reports name the highest the listener may play (nativeQuality).
+   */
+  private async attachNative(track: Track, startAt: number, autoplay: boolean, token: number): Promise<void> {
+    let link: MasterLink;
+    try {
+      link = await this.deps.api.masterLink(track.id);
+    } catch (error) {
+      if (token === this.loadToken) this.fail(errorMessage(error));
+      return;
+    }
+    if (token !== this.loadToken) return;
+    this.nativeTrack = track.id;
+    this.update({ levels: [], quality: nativeQuality(link.qualities_kbps), autoLevel: true });
+    const audio = this.audio;
+    if (startAt > 0) {
+      const resume = () => {
+        if (token === this.loadToken) audio.currentTime = startAt;
+      };
+      audio.addEventListener("loadedmetadata", resume, { once: true });
+    }
+    audio.src = link.url;
+    if (autoplay) this.startPlaying(token);
+  }
+
+  private startPlaying(token: number): void {
+    void this.context?.resume();
+    void this.audio.play().catch((error: unknown) => {
+      if (token === this.loadToken && !(error instanceof DOMException && error.name === "AbortError")) {
+        this.update({ status: "paused", error: `Press Play to start (${errorMessage(error)}).` });
+      }
+    });
+  }
+
+  private onNativeError(): void {
+    const track = this.currentTrack;
+    if (this.nativeTrack === null || !track || track.id !== this.nativeTrack) return;
+    const code = this.audio.error?.code;
+    if (nativeRecoveryFor(code) === "reload-source" && this.reloads.take(Date.now())) {
+      this.reloadSource(track);
+      return;
+    }
+    this.fail(`Playback failed (media error ${code ?? "unknown"}).`);
   }
 
   private async onHlsError(track: Track, data: ErrorData): Promise<void> {
@@ -410,6 +475,11 @@ export class Player {
 
   private teardown(): void {
     this.loadToken++;
+    if (this.nativeTrack !== null) {
+      this.nativeTrack = null;
+      this.audio.removeAttribute("src");
+      this.audio.load();
+    }
     if (this.hls) {
       this.hls.destroy();
       this.hls = null;
@@ -440,6 +510,7 @@ export class Player {
       this.update({ position: audio.currentTime });
       if (!audio.paused) this.reporter.playing(audio.currentTime * 1000, this.state.quality);
     });
+    audio.addEventListener("error", () => this.onNativeError());
     audio.addEventListener("durationchange", () => this.update({ duration: this.duration() }));
     audio.addEventListener("progress", () => {
       const ranges = audio.buffered;
