@@ -174,7 +174,9 @@ async def put_track(
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             " ON CONFLICT (track_id) DO UPDATE SET revision = EXCLUDED.revision,"
             " status = EXCLUDED.status, published = EXCLUDED.published,"
-            " explicit = EXCLUDED.explicit, deleted = EXCLUDED.deleted",
+            " explicit = EXCLUDED.explicit, deleted = EXCLUDED.deleted,"
+            " hls_manifest_key = EXCLUDED.hls_manifest_key,"
+            " download_key = EXCLUDED.download_key",
             track_id,
             artist_id or uuid.uuid4(),
             revision,

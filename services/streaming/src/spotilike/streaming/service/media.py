@@ -16,6 +16,7 @@ from typing import Final
 
 import aiohttp
 import structlog
+from cachetools import LRUCache
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -34,6 +35,10 @@ _log = structlog.get_logger(__name__)
 
 MAX_PLAYLIST_BYTES: Final = 512 * 1024
 """A 20-minute track's media playlist is ~10 KB; anything near this is not ours."""
+
+
+PLAYLIST_CACHE_CHARACTERS: Final = 8 * 1024 * 1024
+"""Stored playlists kept in memory per process: about a thousand tracks' sets."""
 
 
 class PlaylistTooLarge(Exception):  # noqa: N818 - a state of stored data
@@ -57,6 +62,9 @@ class MediaReader:
         self._namespace = namespace
         self._direct: bool | None = None
         self._http: aiohttp.ClientSession | None = None
+        self._playlists: LRUCache[str, str] = LRUCache(
+            maxsize=PLAYLIST_CACHE_CHARACTERS, getsizeof=len
+        )
 
     async def open(
         self, key: str, *, start: int | None = None, end: int | None = None
@@ -73,12 +81,25 @@ class MediaReader:
         return await self._open_presigned(key, start, end)
 
     async def read_playlist(self, key: str) -> str:
+        """A stored playlist's text, read from storage once per key and then kept.
+
+        Keeping it is safe because a key's text never changes: the audio service publishes
+        each rendition set under a new ``tracks/<track>/versions/<v>/`` prefix and never
+        writes into a published one, and which key to read comes from the projection, so
+        a new version is a new key. On S3 that is one Valkey lookup and one bucket round
+        trip less for every playlist a player fetches. Failures are not kept.
+        """
+        cached = self._playlists.get(key)
+        if cached is not None:
+            return cached
         stream = await self.open(key)
         async with stream:
             if stream.size > MAX_PLAYLIST_BYTES:
                 raise PlaylistTooLarge(f"{key} is {stream.size} bytes")
             data = await stream.read_all()
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
+        self._playlists[key] = text
+        return text
 
     async def stat(self, key: str) -> ObjectInfo:
         return await self._storage.stat(key)

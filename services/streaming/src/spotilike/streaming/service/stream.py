@@ -137,7 +137,7 @@ async def master_by_link(runtime: Runtime, *, user: str, track_id: UUID) -> str:
 
 
 async def _master_for(runtime: Runtime, playable: Playable, *, user_id: str, track_id: UUID) -> str:
-    stored = await _read_playlist(runtime, f"{playable.media_prefix}/{MASTER_NAME}")
+    stored = await _read_playlist(runtime, f"{playable.media_prefix}/{MASTER_NAME}", track_id)
     now = time.time()
 
     def query_for(kbps: int) -> str:
@@ -154,7 +154,7 @@ async def variant(runtime: Runtime, *, user: str, track_id: UUID, quality: int) 
     playable = await _playable(runtime, track_id=track_id, user_id=user)
     _require_quality(playable, quality)
     stored = await _read_playlist(
-        runtime, f"{playable.media_prefix}/{quality}/{MEDIA_PLAYLIST_NAME}"
+        runtime, f"{playable.media_prefix}/{quality}/{MEDIA_PLAYLIST_NAME}", track_id
     )
     now = time.time()
     query = _signed_query(runtime, user_id=user, track_id=track_id, quality=quality, now=now)
@@ -320,19 +320,19 @@ def _require_quality(playable: Playable, quality: int) -> None:
         )
 
 
-async def _read_playlist(runtime: Runtime, key: str) -> str:
+async def _read_playlist(runtime: Runtime, key: str, track_id: UUID) -> str:
     try:
         return await runtime.media.read_playlist(key)
     except (NotFoundInStorage, PlaylistTooLarge, UnicodeDecodeError) as exc:
-        raise _broken(None, exc) from exc
+        raise _broken(track_id, exc) from exc
 
 
-def _broken(track_id: UUID | None, exc: Exception) -> MediaUnavailable:
+def _broken(track_id: UUID, exc: Exception) -> MediaUnavailable:
     # The client gets a generic detail; the cause goes to the log.
     _log.error("media.unavailable", track_id=str(track_id), error=repr(exc))
     return MediaUnavailable(
         "This track's media could not be read; try again later.",
-        extensions={"track_id": str(track_id)} if track_id else None,
+        extensions={"track_id": str(track_id)},
     )
 
 
