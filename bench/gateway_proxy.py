@@ -22,6 +22,9 @@ The client is ``wrk`` (Debian), the same for every target: one thread, ``--conne
 keep-alive connections for the throughput phase, one connection for the latency phase
 (so p50 there is the time one request takes, with no queueing). Each run measures every
 target in turn (D N G U [S]), after one warm-up run; figures are medians over ``--runs``.
+The throughput phase also records each target's own CPU per request (its process and
+worker processes, from /proc): on a shared machine that moves less than requests/s, and
+the ratio to nginx's says how much more work the gateway does per request.
 nginx (through ``bench/nginx.py``, as the other benches) and wrk are installed with apt-get
 when missing (this needs root).
 
@@ -56,7 +59,7 @@ from typing import Any
 
 import aiohttp
 import httpx
-from measure import free_port
+from measure import free_port, tree_cpu_seconds
 from nginx import apt_install, ensure_nginx, nginx_server, stop
 
 from spotilike.gateway.proxy.connections import Deadline, UpstreamPool
@@ -103,6 +106,10 @@ class Sample:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
+    requests: int = 0
+    cpu_us_per_request: float = float("nan")
+    """The target's own processes' CPU (user + system, every thread and worker process)
+    over the phase, per request: steadier than throughput on a shared machine."""
 
 
 @dataclass
@@ -111,6 +118,8 @@ class Target:
     label: str
     url: str
     headers: tuple[str, ...] = ()
+    pid: int | None = None
+    """The process whose CPU (with its direct children) the throughput phase measures."""
     throughput: list[Sample] = field(default_factory=list)
     latency: list[Sample] = field(default_factory=list)
 
@@ -174,6 +183,7 @@ def _start_gateway(
 
 _LATENCY = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
 _RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_COUNT = re.compile(r"^\s*(\d+) requests in", re.MULTILINE)
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -193,7 +203,22 @@ def _wrk(url: str, *, connections: int, seconds: int, headers: tuple[str, ...] =
     latencies = {m.group(1): float(m.group(2)) * _UNIT[m.group(3)] for m in _LATENCY.finditer(out)}
     if rate is None or set(latencies) != {"50", "99"}:
         raise RuntimeError(f"unreadable wrk output:\n{out}")
-    return Sample(float(rate.group(1)), latencies["50"], latencies["99"])
+    count = _COUNT.search(out)
+    return Sample(
+        float(rate.group(1)),
+        latencies["50"],
+        latencies["99"],
+        requests=int(count.group(1)) if count else 0,
+    )
+
+
+def _wrk_with_cpu(target: Target, *, connections: int, seconds: int) -> Sample:
+    before = tree_cpu_seconds(target.pid) if target.pid is not None else None
+    sample = _wrk(target.url, connections=connections, seconds=seconds, headers=target.headers)
+    if before is not None and target.pid is not None and sample.requests:
+        spent = tree_cpu_seconds(target.pid) - before
+        sample.cpu_us_per_request = spent / sample.requests * 1e6
+    return sample
 
 
 def _median(samples: list[Sample], name: str) -> float:
@@ -287,20 +312,26 @@ def main() -> None:
     issuer = TokenIssuer()
     upstream_port, nginx_port = free_port(), free_port()
     with contextlib.ExitStack() as stack:
-        upstream = stack.enter_context(
+        upstream_server = stack.enter_context(
             nginx_server(
                 UPSTREAM_HTTP.format(port=upstream_port, body=BODY, jwks=json.dumps(issuer.jwks())),
                 port=upstream_port,
             )
-        ).url
-        proxy = stack.enter_context(
+        )
+        proxy_server = stack.enter_context(
             nginx_server(
                 PROXY_HTTP.format(port=nginx_port, upstream_port=upstream_port), port=nginx_port
             )
-        ).url
+        )
+        upstream, proxy = upstream_server.url, proxy_server.url
         targets = [
-            Target("D", "direct to the upstream", upstream + "/bench/item"),
-            Target("N", "nginx proxy_pass", proxy + "/bench/item"),
+            Target(
+                "D",
+                "direct to the upstream",
+                upstream + "/bench/item",
+                pid=upstream_server.process.pid,
+            ),
+            Target("N", "nginx proxy_pass", proxy + "/bench/item", pid=proxy_server.process.pid),
         ]
         for server in servers:
             port = free_port()
@@ -310,7 +341,12 @@ def main() -> None:
             _wait_ready(f"http://127.0.0.1:{port}/health/live", gateway)
             key = "G" if server == "granian" else "U"
             targets.append(
-                Target(key, f"gateway ({server})", f"http://127.0.0.1:{port}/bench/item")
+                Target(
+                    key,
+                    f"gateway ({server})",
+                    f"http://127.0.0.1:{port}/bench/item",
+                    pid=gateway.pid,
+                )
             )
         if args.secured:
             port = free_port()
@@ -325,17 +361,13 @@ def main() -> None:
                     "gateway (granian), token and rate limit",
                     f"http://127.0.0.1:{port}/bench/item",
                     headers=(f"Authorization: Bearer {token}",),
+                    pid=gateway.pid,
                 )
             )
 
         for run in range(args.runs + 1):
             for target in targets:
-                heavy = _wrk(
-                    target.url,
-                    connections=args.connections,
-                    seconds=args.seconds,
-                    headers=target.headers,
-                )
+                heavy = _wrk_with_cpu(target, connections=args.connections, seconds=args.seconds)
                 light = _wrk(
                     target.url, connections=1, seconds=args.seconds, headers=target.headers
                 )
@@ -381,6 +413,7 @@ def _report(
             "p50_ms_c1": round(_median(target.latency, "p50_ms"), 3),
             "p99_ms_c1": round(_median(target.latency, "p99_ms"), 3),
             "rps_c1": round(_median(target.latency, "requests_per_second")),
+            "cpu_us_per_request": round(_median(target.throughput, "cpu_us_per_request"), 1),
         }
     ratios: dict[str, Any] = {}
     for key in by_key:
@@ -389,6 +422,9 @@ def _report(
         ratios[key] = {
             "throughput_vs_nginx": round(figures[key]["rps"] / figures["N"]["rps"], 3),
             "throughput_vs_direct": round(figures[key]["rps"] / figures["D"]["rps"], 3),
+            "cpu_per_request_vs_nginx": round(
+                figures[key]["cpu_us_per_request"] / figures["N"]["cpu_us_per_request"], 2
+            ),
             "added_p50_ms_c1": round(figures[key]["p50_ms_c1"] - figures["D"]["p50_ms_c1"], 3),
             "nginx_added_p50_ms_c1": round(
                 figures["N"]["p50_ms_c1"] - figures["D"]["p50_ms_c1"], 3

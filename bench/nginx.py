@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import cpu_seconds
+from measure import child_pids, tree_cpu_seconds
 
 __all__ = ["NginxServer", "apt_install", "ensure_nginx", "nginx_server", "nginx_static", "stop"]
 
@@ -80,16 +80,11 @@ class NginxServer:
 
     def pids(self) -> list[int]:
         """The master and its workers."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        try:
-            workers = [int(pid) for pid in children.read_text().split()]
-        except OSError:
-            workers = []
-        return [self.process.pid, *workers]
+        return [self.process.pid, *child_pids(self.process.pid)]
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the master and its current workers so far."""
-        return sum(_cpu_seconds(pid) for pid in self.pids())
+        return tree_cpu_seconds(self.process.pid)
 
     def error_log(self) -> str:
         try:
@@ -191,11 +186,3 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=STOP_TIMEOUT)
-
-
-def _cpu_seconds(pid: int) -> float:
-    """A worker that has exited counts nothing more."""
-    try:
-        return cpu_seconds(pid)
-    except OSError:
-        return 0.0
