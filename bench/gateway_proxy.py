@@ -117,9 +117,9 @@ class Target:
     key: str
     label: str
     url: str
-    headers: tuple[str, ...] = ()
-    pid: int | None = None
+    pid: int
     """The process whose CPU (with its direct children) the throughput phase measures."""
+    headers: tuple[str, ...] = ()
     throughput: list[Sample] = field(default_factory=list)
     latency: list[Sample] = field(default_factory=list)
 
@@ -213,9 +213,9 @@ def _wrk(url: str, *, connections: int, seconds: int, headers: tuple[str, ...] =
 
 
 def _wrk_with_cpu(target: Target, *, connections: int, seconds: int) -> Sample:
-    before = tree_cpu_seconds(target.pid) if target.pid is not None else None
+    before = tree_cpu_seconds(target.pid)
     sample = _wrk(target.url, connections=connections, seconds=seconds, headers=target.headers)
-    if before is not None and target.pid is not None and sample.requests:
+    if sample.requests:
         spent = tree_cpu_seconds(target.pid) - before
         sample.cpu_us_per_request = spent / sample.requests * 1e6
     return sample

@@ -85,15 +85,8 @@ def parse_quality(raw: str) -> int:
 
 
 async def master(runtime: Runtime, *, principal: Principal, track_id: UUID) -> str:
-    user_id = user_of(principal)
-    playable = await _playable(
-        runtime,
-        track_id=track_id,
-        user_id=user_id,
-        artist_id=artist_of(principal),
-        admin=principal.has_role("ADMIN"),
-    )
-    return await _master_for(runtime, playable, user_id=user_id, track_id=track_id)
+    playable = await _playable_for_caller(runtime, principal=principal, track_id=track_id)
+    return await _master_for(runtime, playable, user_id=user_of(principal), track_id=track_id)
 
 
 async def master_link(runtime: Runtime, *, principal: Principal, track_id: UUID) -> MasterLink:
@@ -104,27 +97,18 @@ async def master_link(runtime: Runtime, *, principal: Principal, track_id: UUID)
     and track and to the master playlist alone (``MASTER_LINK_SCOPE``), so it never opens
     a variant, a segment or the download, and it lives as long as the other links.
     """
-    user_id = user_of(principal)
     # Refused here with the reason, not later as a broken player.
-    playable = await _playable(
+    playable = await _playable_for_caller(runtime, principal=principal, track_id=track_id)
+    query = _signed_query(
         runtime,
+        user_id=user_of(principal),
         track_id=track_id,
-        user_id=user_id,
-        artist_id=artist_of(principal),
-        admin=principal.has_role("ADMIN"),
-    )
-    ttl = runtime.settings.token_ttl_seconds
-    token = playback_tokens.issue(
-        runtime.settings.keys,
-        user_id=user_id,
-        track_id=str(track_id),
-        quality=MASTER_LINK_SCOPE,
+        scope=MASTER_LINK_SCOPE,
         now=time.time(),
-        ttl_seconds=ttl,
     )
     return MasterLink(
-        query=urlencode({"u": user_id, "t": token}),
-        expires_in_seconds=ttl,
+        query=query,
+        expires_in_seconds=runtime.settings.token_ttl_seconds,
         qualities=tuple(sorted(playable.qualities)),
     )
 
@@ -141,7 +125,7 @@ async def _master_for(runtime: Runtime, playable: Playable, *, user_id: str, tra
     now = time.time()
 
     def query_for(kbps: int) -> str:
-        return _signed_query(runtime, user_id=user_id, track_id=track_id, quality=kbps, now=now)
+        return _signed_query(runtime, user_id=user_id, track_id=track_id, scope=str(kbps), now=now)
 
     try:
         return master_playlist(stored, qualities=playable.qualities, query_for=query_for)
@@ -157,7 +141,7 @@ async def variant(runtime: Runtime, *, user: str, track_id: UUID, quality: int) 
         runtime, f"{playable.media_prefix}/{quality}/{MEDIA_PLAYLIST_NAME}", track_id
     )
     now = time.time()
-    query = _signed_query(runtime, user_id=user, track_id=track_id, quality=quality, now=now)
+    query = _signed_query(runtime, user_id=user, track_id=track_id, scope=str(quality), now=now)
     try:
         return media_playlist(stored, query=query)
     except BrokenPlaylist as exc:
@@ -189,13 +173,7 @@ async def segment(
 
 async def peaks(runtime: Runtime, *, principal: Principal, track_id: UUID) -> ObjectStream:
     """The waveform (audiowaveform JSON) published with the track's renditions."""
-    playable = await _playable(
-        runtime,
-        track_id=track_id,
-        user_id=user_of(principal),
-        artist_id=artist_of(principal),
-        admin=principal.has_role("ADMIN"),
-    )
+    playable = await _playable_for_caller(runtime, principal=principal, track_id=track_id)
     try:
         return await runtime.media.open(f"{playable.media_prefix}/{PEAKS_NAME}")
     except NotFoundInStorage:
@@ -219,13 +197,7 @@ async def download(
     range_header: str | None,
     if_range: str | None,
 ) -> Download:
-    playable = await _playable(
-        runtime,
-        track_id=track_id,
-        user_id=user_of(principal),
-        artist_id=artist_of(principal),
-        admin=principal.has_role("ADMIN"),
-    )
+    playable = await _playable_for_caller(runtime, principal=principal, track_id=track_id)
     key = playable.track.download_key
     if not key:
         raise NotFound("This track has no download.", code="streaming/no-download")
@@ -245,6 +217,20 @@ async def download(
     else:
         body = await runtime.media.open(key, start=plan.byte_range.start, end=plan.byte_range.end)
     return Download(plan=plan, info=info, etag=etag, body=body)
+
+
+async def _playable_for_caller(
+    runtime: Runtime, *, principal: Principal, track_id: UUID
+) -> Playable:
+    """The play a bearer token's caller may make, with the owner and admin rights its
+    claims carry."""
+    return await _playable(
+        runtime,
+        track_id=track_id,
+        user_id=user_of(principal),
+        artist_id=artist_of(principal),
+        admin=principal.has_role("ADMIN"),
+    )
 
 
 async def _playable(
@@ -298,14 +284,13 @@ def _token_problem(reason: str) -> Forbidden:
     return Forbidden(detail, code=f"streaming/token-{reason}")
 
 
-def _signed_query(
-    runtime: Runtime, *, user_id: str, track_id: UUID, quality: int, now: float
-) -> str:
+def _signed_query(runtime: Runtime, *, user_id: str, track_id: UUID, scope: str, now: float) -> str:
+    """``u`` and ``t`` of a link for ``scope``: a quality rung's name, or the master's."""
     token = playback_tokens.issue(
         runtime.settings.keys,
         user_id=user_id,
         track_id=str(track_id),
-        quality=str(quality),
+        quality=scope,
         now=now,
         ttl_seconds=runtime.settings.token_ttl_seconds,
     )
