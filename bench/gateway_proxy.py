@@ -1,18 +1,22 @@
 """The gateway's proxying cost: throughput and latency against nginx proxying the same
 upstream and against calling the upstream directly.
 
-The upstream is an nginx server that answers every request with the same 1 KiB JSON body
-(``return 200``), so it is never the bottleneck and what is measured is the hop in front
-of it. Three (or four) targets, all on 127.0.0.1, each a single process:
+The upstream is an nginx server (one worker) that answers every request with the same
+1 KiB JSON body (``return 200``), so it is never the bottleneck and what is measured is
+the hop in front of it. The proxies each run ``--workers`` processes, one per core by
+default, as each would be deployed on the machine (Debian's nginx says
+``worker_processes auto``). Targets, all on 127.0.0.1:
 
 - D, direct: the upstream itself;
-- N, nginx: Debian's nginx, one worker, ``proxy_pass`` to the upstream with a keep-alive
-  pool (``keepalive 64``, HTTP/1.1, ``Connection ""``) and X-Forwarded-For/Host set;
-- G, gateway: ``spotilike gateway serve`` as shipped (granian, uvloop, one worker) with a
-  public route without a rate limit to the upstream, so the figure is the proxy path
-  itself (routing, header rewriting, breaker, balancer, the upstream pool, request id
-  and metrics);
-- U, the same gateway app under uvicorn (uvloop, httptools), the other candidate server;
+- N, nginx: Debian's nginx, ``proxy_pass`` to the upstream with a keep-alive pool
+  (``keepalive 64``, HTTP/1.1, ``Connection ""``) and X-Forwarded-For/Host set;
+- G, gateway: ``spotilike gateway serve`` as shipped (its own HTTP/1.1 protocol under
+  uvicorn, uvloop) with a public route without a rate limit to the upstream, so the
+  figure is the proxy path itself (routing, header rewriting, breaker, balancer, the
+  upstream pool, request id and metrics);
+- U, the same gateway app under uvicorn's own protocol (uvloop, httptools);
+- R, the same app under granian (ASGI, its HTTP in Rust threads), what the gateway
+  shipped with before; only when granian is importable (``--with granian``);
 - S (``--secured``), the shipped gateway on a route that needs a token and counts a rate
   limit: every request verifies an RS256 token (the key served by the upstream nginx),
   checks the kit's Valkey denylist and takes a moving-window hit in Valkey, at a limit the
@@ -21,7 +25,7 @@ of it. Three (or four) targets, all on 127.0.0.1, each a single process:
 The client is ``wrk`` (Debian), the same for every target: one thread, ``--connections``
 keep-alive connections for the throughput phase, one connection for the latency phase
 (so p50 there is the time one request takes, with no queueing). Each run measures every
-target in turn (D N G U [S]), after one warm-up run; figures are medians over ``--runs``.
+target in turn (D N G U [R] [S]), after one warm-up run; figures are medians over ``--runs``.
 The throughput phase also records each target's own CPU per request (its process and
 worker processes, from /proc): on a shared machine that moves less than requests/s, and
 the ratio to nginx's says how much more work the gateway does per request.
@@ -34,7 +38,8 @@ aiohttp's ClientSession, and httpx2's AsyncClient and pyreqwest's Client when im
 (``uv run --with httpx2 --with pyreqwest ...``): requests/s at the same concurrency,
 alternated, median of ``--runs``.
 
-    uv run python bench/gateway_proxy.py --runs 5 [--seconds 5] [--connections 32] [--json out.json]
+    uv run --with granian python bench/gateway_proxy.py --runs 5 [--seconds 5] [--connections 32]
+        [--workers N] [--json out.json]
 """
 
 from __future__ import annotations
@@ -165,20 +170,51 @@ def _gateway_env(port: int, upstream: str, *, secured: bool = False) -> dict[str
     }
 
 
+# granian as the gateway shipped it until 2026-12-02 (its HTTP in Rust threads), for the
+# comparison; only with ``--with granian``.
+_GRANIAN = """
+import os, sys
+from granian.constants import HTTPModes, Interfaces, Loops
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server import Server
+Server(
+    "spotilike.gateway.app:create_gateway_app", factory=True, address="127.0.0.1",
+    port=int(sys.argv[1]), interface=Interfaces.ASGI, workers=int(sys.argv[2]),
+    loop=Loops.uvloop, http=HTTPModes.http1, websockets=True, backlog=4096,
+    http1_settings=HTTP1Settings(header_read_timeout=5000, keep_alive=True),
+    log_level=LogLevels.warning, log_access=False,
+).serve()
+"""
+
+
 def _start_gateway(
-    server: str, port: int, upstream: str, *, secured: bool = False
+    server: str, port: int, upstream: str, *, workers: int, secured: bool = False
 ) -> subprocess.Popen[bytes]:
-    env = _gateway_env(port, upstream, secured=secured)
-    if server == "granian":
+    env = _gateway_env(port, upstream, secured=secured) | {
+        "SPOTILIKE_GATEWAY_WORKERS": str(workers)
+    }
+    if server == "gateway":
         command = [sys.executable, "-c", "from spotilike.gateway.cli import app; app(['serve'])"]
+    elif server == "granian":
+        command = [sys.executable, "-c", _GRANIAN, str(port), str(workers)]
     else:
         command = [
             sys.executable, "-m", "uvicorn", "--factory", "--host", "127.0.0.1",
             "--port", str(port), "--loop", "uvloop", "--http", "httptools",
-            "--no-access-log", "--no-server-header", "--log-level", "warning",
+            "--no-access-log", "--no-server-header", "--no-proxy-headers",
+            "--log-level", "warning", "--workers", str(workers),
             "spotilike.gateway.app:create_gateway_app",
         ]  # fmt: skip
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+
+
+_SERVER_KEYS = {"gateway": "G", "uvicorn": "U", "granian": "R"}
+_SERVER_LABELS = {
+    "gateway": "gateway as shipped (its protocol under uvicorn)",
+    "uvicorn": "gateway under uvicorn's own httptools protocol",
+    "granian": "gateway under granian",
+}
 
 
 _LATENCY = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
@@ -293,7 +329,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--servers", default="granian,uvicorn")
+    parser.add_argument("--servers", default="gateway,uvicorn,granian")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes of nginx's proxy (worker_processes) and of every gateway: one per "
+        "core by default, as each would be deployed on the machine",
+    )
     parser.add_argument(
         "--secured",
         action="store_true",
@@ -309,6 +352,8 @@ def main() -> None:
         apt_install("wrk")
 
     servers = [s for s in args.servers.split(",") if s]
+    if "granian" in servers and importlib.util.find_spec("granian") is None:
+        servers.remove("granian")
     issuer = TokenIssuer()
     upstream_port, nginx_port = free_port(), free_port()
     with contextlib.ExitStack() as stack:
@@ -320,7 +365,9 @@ def main() -> None:
         )
         proxy_server = stack.enter_context(
             nginx_server(
-                PROXY_HTTP.format(port=nginx_port, upstream_port=upstream_port), port=nginx_port
+                PROXY_HTTP.format(port=nginx_port, upstream_port=upstream_port),
+                port=nginx_port,
+                workers=args.workers,
             )
         )
         upstream, proxy = upstream_server.url, proxy_server.url
@@ -336,21 +383,20 @@ def main() -> None:
         for server in servers:
             port = free_port()
             # The stack unwinds last in, first out: gateways stop before their upstream.
-            gateway = _start_gateway(server, port, upstream)
+            gateway = _start_gateway(server, port, upstream, workers=args.workers)
             stack.callback(stop, gateway)
             _wait_ready(f"http://127.0.0.1:{port}/health/live", gateway)
-            key = "G" if server == "granian" else "U"
             targets.append(
                 Target(
-                    key,
-                    f"gateway ({server})",
+                    _SERVER_KEYS[server],
+                    _SERVER_LABELS[server],
                     f"http://127.0.0.1:{port}/bench/item",
                     pid=gateway.pid,
                 )
             )
         if args.secured:
             port = free_port()
-            gateway = _start_gateway("granian", port, upstream, secured=True)
+            gateway = _start_gateway("gateway", port, upstream, workers=args.workers, secured=True)
             stack.callback(stop, gateway)
             _wait_ready(f"http://127.0.0.1:{port}/health/live", gateway)
             # One listener for the whole run: the token outlives it.
@@ -358,7 +404,7 @@ def main() -> None:
             targets.append(
                 Target(
                     "S",
-                    "gateway (granian), token and rate limit",
+                    "gateway as shipped, token and rate limit",
                     f"http://127.0.0.1:{port}/bench/item",
                     headers=(f"Authorization: Bearer {token}",),
                     pid=gateway.pid,
@@ -439,6 +485,7 @@ def _report(
         "runs": args.runs,
         "seconds": args.seconds,
         "connections": args.connections,
+        "workers": args.workers,
         "targets": figures,
         "ratios": ratios,
         "clients_rps_median": {

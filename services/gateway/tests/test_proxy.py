@@ -174,7 +174,7 @@ async def test_a_double_encoded_dot_dot_goes_upstream_still_encoded(
 
 
 async def test_invented_methods_do_not_grow_the_metrics(settings: GatewaySettings) -> None:
-    """A method is any token to granian; each new one must not be a new set of series."""
+    """A method may be any token to an ASGI server; each new one must not be a new set of series."""
     async with gateway_client(settings) as client:
         for index in range(20):
             await client.request(f"M{index:05d}", "/nothing-routes-here")
