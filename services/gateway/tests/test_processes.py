@@ -9,6 +9,8 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from collections import Counter
@@ -276,3 +278,101 @@ def test_the_served_gateway_refuses_oversized_headers(
             b"GET /open/x HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 8192 + b"\r\n\r\n",
         )
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+
+
+def _listening_workers(parent: psutil.Process, port: int) -> dict[int, psutil.Process]:
+    """The gateway's worker processes that listen on ``port``, by pid."""
+    workers = {}
+    for child in parent.children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if any(
+                c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                for c in child.net_connections(kind="tcp")
+            ):
+                workers[child.pid] = child
+    return workers
+
+
+def _wait_for_workers(
+    parent: psutil.Process, port: int, count: int, *, without: int | None = None
+) -> dict[int, psutil.Process]:
+    for _ in range(300):
+        workers = _listening_workers(parent, port)
+        if len(workers) == count and without not in workers:
+            return workers
+        threading.Event().wait(0.1)
+    raise AssertionError(f"{count} workers never listened on {port}: {workers}")
+
+
+def _clients_served_by(worker: psutil.Process, client_ports: set[int]) -> int:
+    return sum(
+        1
+        for c in worker.net_connections(kind="tcp")
+        if c.status == psutil.CONN_ESTABLISHED and c.raddr and c.raddr.port in client_ports
+    )
+
+
+def test_two_workers_each_take_connections_and_a_dead_one_is_replaced(
+    upstream: RunningUpstream, redis_url: str
+) -> None:
+    """Each worker listens on a socket of its own (SO_REUSEPORT), so the kernel spreads
+    connections over both; one that dies is started again, and SIGTERM stops them all."""
+    env = _gateway_env(upstream.url, redis_url, SPOTILIKE_GATEWAY_WORKERS="2")
+    with gateway_process(env) as (gateway_url, process):
+        port = int(gateway_url.rsplit(":", 1)[1])
+        parent = psutil.Process(process.pid)
+        workers = _wait_for_workers(parent, port, 2)
+        clients = []
+        try:
+            for _ in range(32):
+                client = socket.create_connection(("127.0.0.1", port), timeout=10)
+                client.sendall(b"GET /health/live HTTP/1.1\r\nHost: t\r\n\r\n")
+                assert client.recv(65536).startswith(b"HTTP/1.1 200 ")
+                clients.append(client)
+            client_ports = {client.getsockname()[1] for client in clients}
+            served = {pid: _clients_served_by(w, client_ports) for pid, w in workers.items()}
+        finally:
+            for client in clients:
+                client.close()
+        victim = next(iter(workers))
+        os.kill(victim, signal.SIGKILL)
+        replaced = _wait_for_workers(parent, port, 2, without=victim)
+        # The port is served all along by the worker that lived, then by both again.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(b"GET /health/live HTTP/1.1\r\nHost: t\r\n\r\n")
+            after = client.recv(65536)
+    assert sum(served.values()) == 32
+    # With two sockets in the kernel's hash, all 32 on one has a chance of 2 in 2**32.
+    assert all(count > 0 for count in served.values()), served
+    assert victim not in replaced
+    assert after.startswith(b"HTTP/1.1 200 ")
+    for pid, worker in replaced.items():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            worker.wait(timeout=15)
+        assert not psutil.pid_exists(pid) or worker.status() == psutil.STATUS_ZOMBIE
+
+
+def test_workers_on_a_taken_port_stop_with_a_clear_error(
+    upstream: RunningUpstream, redis_url: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            **os.environ,
+            **_gateway_env(upstream.url, redis_url, SPOTILIKE_GATEWAY_WORKERS="2"),
+            "SPOTILIKE_ENV": "test",
+            "SPOTILIKE_GATEWAY_HOST": "127.0.0.1",
+            "SPOTILIKE_GATEWAY_PORT": str(port),
+        }
+        result = subprocess.run(
+            [sys.executable, "-c", "from spotilike.gateway.cli import app; app(['serve'])"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert f"The gateway cannot listen on 127.0.0.1:{port}" in result.stderr

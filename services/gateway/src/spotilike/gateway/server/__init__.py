@@ -4,22 +4,28 @@
 from __future__ import annotations
 
 import functools
+import sys
+from typing import Final
 
 import uvicorn
 
 from spotilike.gateway.server.connection import GatewayHttpProtocol
+from spotilike.gateway.server.workers import run_workers
 from spotilike.gateway.settings import GatewaySettings
 
 __all__ = ["GatewayHttpProtocol", "serve"]
 
+# uvicorn's exit code for an app that did not start.
+STARTUP_FAILURE: Final = 3
+
 
 def serve(settings: GatewaySettings) -> None:
-    uvicorn.run(
+    """Serves the gateway in ``settings.workers`` processes (``workers.py``)."""
+    config = uvicorn.Config(
         "spotilike.gateway.app:create_gateway_app",
         factory=True,
         host=settings.host,
         port=settings.port,
-        workers=settings.workers,
         loop="uvloop",
         http=functools.partial(GatewayHttpProtocol, max_head_bytes=settings.max_header_bytes),  # type: ignore[arg-type]
         ws="websockets-sansio",
@@ -37,3 +43,10 @@ def serve(settings: GatewaySettings) -> None:
         backlog=4096,
         timeout_keep_alive=settings.keep_alive_seconds,  # type: ignore[arg-type]
     )
+    if settings.workers > 1:
+        run_workers(config, settings.workers)
+        return
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)

@@ -140,6 +140,8 @@ class GatewayHttpProtocol(asyncio.Protocol):
     # httptools callbacks
 
     def on_message_begin(self) -> None:
+        # Until its head is accepted, a request's body has no cycle to go to.
+        self._cycle = None
         self._in_head = True
         self._url = b""
         self._headers = []
@@ -162,7 +164,6 @@ class GatewayHttpProtocol(asyncio.Protocol):
         assert transport is not None
         if self._parser.should_upgrade() and self._wants_websocket():
             # The parser stops here (HttpParserUpgrade): _upgrade takes it from there.
-            self._cycle = None
             return
         scope = self._scope()
         if scope is None:
