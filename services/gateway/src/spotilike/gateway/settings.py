@@ -78,7 +78,8 @@ class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
-    """Server processes. Rate limits, breakers aside, stay exact across them (Valkey);
+    """Server processes, each with its own listening socket (``server/workers.py``): set
+    it to the cores the gateway may use. Rate limits stay exact across them (Valkey);
     each process keeps its own breakers, balancer state and connection pool."""
 
     routes: tuple[RouteConfig, ...] = DEFAULT_ROUTES

@@ -20,7 +20,6 @@ STATUS_LINES: Final[dict[int, bytes]] = {
 # takes it, so a fast sender cannot make the gateway hold more than a few chunks.
 _HIGH_WATER: Final = 256 * 1024
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
-_DISCONNECT: Final[Message] = {"type": "http.disconnect"}
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
 _CONNECTION_CLOSE: Final = b"connection: close\r\n"
 
@@ -151,7 +150,7 @@ class RequestCycle:
                 await waiter
             finally:
                 self._receiving = None
-        return _DISCONNECT
+        return {"type": "http.disconnect"}
 
     def _take_one(self) -> bytes:
         return self._chunks[0] if self._chunks else b""

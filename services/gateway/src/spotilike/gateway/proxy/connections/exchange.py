@@ -53,6 +53,7 @@ class Connection(asyncio.Protocol):
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._deadline_timer: asyncio.TimerHandle | None = None
+        self._deadline: Deadline | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -187,23 +188,31 @@ class Connection(asyncio.Protocol):
         if body is not None:
             self._body_sent = False
             self._writer = self._loop.create_task(self._send_body(body, length=length))
-        # One timer, not asyncio.timeout(): this is every request's path and the
-        # context manager cost more than the rest of the exchange.
-        self._deadline_timer = self._loop.call_at(deadline.at, self._check_deadline, deadline)
+        # Not asyncio.timeout(), whose context manager cost more than the rest of the
+        # exchange, nor a timer per exchange: one timer per connection, which moves on
+        # to the deadline of whatever exchange is waiting when it fires.
+        self._deadline = deadline
+        timer = self._deadline_timer
+        if timer is None or timer.when() > deadline.at:
+            if timer is not None:
+                timer.cancel()
+            self._deadline_timer = self._loop.call_at(deadline.at, self._check_deadline)
         try:
             await waiter
         except BaseException:
             self.abort()
             raise
         finally:
-            if self._deadline_timer is not None:
-                self._deadline_timer.cancel()
-                self._deadline_timer = None
+            self._deadline = None
             self._head_waiter = None
 
-    def _check_deadline(self, deadline: Deadline) -> None:
+    def _check_deadline(self) -> None:
+        self._deadline_timer = None
+        deadline = self._deadline
+        if deadline is None or self.closed:
+            return
         if deadline.at > self._loop.time():
-            self._deadline_timer = self._loop.call_at(deadline.at, self._check_deadline, deadline)
+            self._deadline_timer = self._loop.call_at(deadline.at, self._check_deadline)
             return
         waiter = self._head_waiter
         if waiter is not None and not waiter.done():
@@ -314,6 +323,9 @@ class Connection(asyncio.Protocol):
     def _mark_closed(self) -> None:
         if not self.closed:
             self.closed = True
+            if self._deadline_timer is not None:
+                self._deadline_timer.cancel()
+                self._deadline_timer = None
             self._pool.forget(self)
 
     def _finish(self) -> None:
