@@ -21,11 +21,10 @@ def gateway() -> None:
 def serve() -> None:
     """Serve the gateway (host, port, routes and upstreams from SPOTILIKE_GATEWAY_*).
 
-    Under uvicorn with the gateway's own HTTP/1.1 protocol (``server/``), which proxied
-    about a fifth more requests per second than granian or uvicorn's own protocol in
-    bench/gateway_proxy.py (docs/benchmarks.md), and every request of the platform
-    passes here. It does not rewrite the client address from X-Forwarded-For (the
-    gateway needs the real peer to build the forwarding chain, and resolves the client
-    itself against ``SPOTILIKE_GATEWAY_TRUSTED_PROXIES``) and sends no Server header.
+    Under uvicorn with the gateway's own HTTP/1.1 protocol (``server/``, which says why)
+    in ``SPOTILIKE_GATEWAY_WORKERS`` processes. It does not rewrite the client address
+    from X-Forwarded-For (the gateway needs the real peer to build the forwarding chain,
+    and resolves the client itself against ``SPOTILIKE_GATEWAY_TRUSTED_PROXIES``) and
+    sends no Server header.
     """
     serve_gateway(GatewaySettings())

@@ -1,14 +1,15 @@
 """The gateway's HTTP/1.1 server connection: uvicorn's protocol slot, filled with a leaner
 protocol than uvicorn's own.
 
-Why our own: with the gateway's whole proxy path behind it, uvicorn's httptools protocol
-(a regular expression per response header, the head and the body in two writes, an
-``asyncio.Event`` per request) and granian (its Rust threads and the hand-offs to the
-Python thread) each proxied about a fifth fewer requests per second than this protocol in
-bench/gateway_proxy.py, with two processes against nginx's two workers
-(docs/benchmarks.md). uvicorn still does the rest: the listening socket, worker processes,
+Why our own: every request of the platform passes here, and uvicorn's own protocol does
+more per request than a proxy needs (a regular expression per response header, the head
+and the body in two writes, an ``asyncio.Event`` per request). With two processes
+against nginx's two workers in bench/gateway_proxy.py this protocol and granian were
+within the runs' spread of each other (0.31-0.37x nginx), and this one bounds what
+granian could not (docs/benchmarks.md). uvicorn still does the rest: the server loop,
 the lifespan, signals and graceful shutdown, the Date header, and WebSockets, which are
-handed to its ``websockets`` protocol after the upgrade request.
+handed to its ``websockets-sansio`` protocol after the upgrade request, with messages
+bounded at the gateway's limit.
 
 llhttp (through httptools) parses the requests, strictly: a message it cannot frame (a
 request smuggling attempt, say) is a 400 and the end of the connection. What llhttp has no
