@@ -209,11 +209,11 @@ def _start_gateway(
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
 
 
-_SERVER_KEYS = {"gateway": "G", "uvicorn": "U", "granian": "R"}
-_SERVER_LABELS = {
-    "gateway": "gateway as shipped (its protocol under uvicorn)",
-    "uvicorn": "gateway under uvicorn's own httptools protocol",
-    "granian": "gateway under granian",
+# Each server's target key and label.
+_SERVERS = {
+    "gateway": ("G", "gateway as shipped (its protocol under uvicorn)"),
+    "uvicorn": ("U", "gateway under uvicorn's own httptools protocol"),
+    "granian": ("R", "gateway under granian"),
 }
 
 
@@ -386,10 +386,11 @@ def main() -> None:
             gateway = _start_gateway(server, port, upstream, workers=args.workers)
             stack.callback(stop, gateway)
             _wait_ready(f"http://127.0.0.1:{port}/health/live", gateway)
+            key, label = _SERVERS[server]
             targets.append(
                 Target(
-                    _SERVER_KEYS[server],
-                    _SERVER_LABELS[server],
+                    key,
+                    label,
                     f"http://127.0.0.1:{port}/bench/item",
                     pid=gateway.pid,
                 )

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -300,7 +301,7 @@ def _wait_for_workers(
         workers = _listening_workers(parent, port)
         if len(workers) == count and without not in workers:
             return workers
-        threading.Event().wait(0.1)
+        time.sleep(0.1)
     raise AssertionError(f"{count} workers never listened on {port}: {workers}")
 
 

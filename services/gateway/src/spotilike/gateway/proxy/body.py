@@ -111,24 +111,26 @@ class RequestBody:
 def raise_for_body(
     gone: ClientGoneError, *, idle_seconds: float, limit: int, min_rate: float
 ) -> None:
-    if gone.reason == "too_slow":
-        raise Problem(
+    """The problem for a body that broke one of its limits; nothing for a client that
+    simply left (no one is there to tell)."""
+    refusals = {
+        "too_slow": (
             f"The request body arrived slower than {min_rate:g} bytes/s on average.",
-            status=HTTPStatus.REQUEST_TIMEOUT,
-            code="body-too-slow",
-            headers={"Connection": "close"},
-        )
-    if gone.reason == "stalled":
-        raise Problem(
+            HTTPStatus.REQUEST_TIMEOUT,
+            "body-too-slow",
+        ),
+        "stalled": (
             f"The request body stalled for over {idle_seconds:g} s.",
-            status=HTTPStatus.REQUEST_TIMEOUT,
-            code="body-timeout",
-            headers={"Connection": "close"},
-        )
-    if gone.reason == "too_large":
-        raise Problem(
+            HTTPStatus.REQUEST_TIMEOUT,
+            "body-timeout",
+        ),
+        "too_large": (
             f"The request body exceeds {limit} bytes.",
-            status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            code="body-too-large",
-            headers={"Connection": "close"},
-        )
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            "body-too-large",
+        ),
+    }
+    refusal = refusals.get(gone.reason)
+    if refusal is not None:
+        detail, status, code = refusal
+        raise Problem(detail, status=status, code=code, headers={"Connection": "close"})

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Final
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 from spotilike.gateway.server.connection import GatewayHttpProtocol
 from spotilike.gateway.server.workers import run_workers
 from spotilike.gateway.settings import GatewaySettings
 
 __all__ = ["GatewayHttpProtocol", "serve"]
-
-# uvicorn's exit code for an app that did not start.
-STARTUP_FAILURE: Final = 3
 
 
 def serve(settings: GatewaySettings) -> None:

@@ -24,6 +24,7 @@ import asyncio
 import json
 import urllib.parse
 from collections import deque
+from http import HTTPStatus
 from typing import Any, Final, cast
 
 import httptools
@@ -33,6 +34,7 @@ from uvicorn.config import Config
 from uvicorn.server import ServerState
 
 from spotilike.gateway.server.cycle import STATUS_LINES, RequestCycle
+from spotilike.gateway.timers import MovingTimer
 from spotilike.kit.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
 
 __all__ = ["GatewayHttpProtocol"]
@@ -73,8 +75,8 @@ class GatewayHttpProtocol(asyncio.Protocol):
         self._read_paused = False
         self._write_paused = False
         self._closing = False
-        self._head_timer: asyncio.TimerHandle | None = None
         self._head_deadline: float | None = None
+        self._head_timer = MovingTimer(self._loop, self._head_due, self._head_timed_out)
         self._head_bytes = 0
         self._in_head = True
         self._url = b""
@@ -117,10 +119,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server_state.connections.discard(self)
-        self._cancel_head_timer()
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        self._head_timer.cancel()
         self._closing = True
         for cycle in (self._current, *self._pipeline):
             if cycle is not None:
@@ -266,10 +265,9 @@ class GatewayHttpProtocol(asyncio.Protocol):
             return
         if self._pipeline:
             self._start(self._pipeline.popleft())
-            self._resume_reading()
-            return
+        else:
+            self._arm_head_timer()
         self._resume_reading()
-        self._arm_head_timer()
 
     def _wants_websocket(self) -> bool:
         if self._config.ws_protocol_class is None:
@@ -323,7 +321,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
         body = json.dumps(
             {
                 "type": PROBLEM_TYPE_BASE + code,
-                "title": STATUS_LINES[status][13:-2].decode(),
+                "title": HTTPStatus(status).phrase,
                 "status": status,
                 "detail": detail,
             }
@@ -359,24 +357,14 @@ class GatewayHttpProtocol(asyncio.Protocol):
             self._transport.resume_reading()
 
     def _arm_head_timer(self) -> None:
-        # One timer per connection that moves its own deadline when it fires: arming
-        # and cancelling a timer for every request cost more than the rest of its wait.
         self._head_deadline = self._loop.time() + self._head_seconds
-        if self._head_timer is None:
-            self._head_timer = self._loop.call_at(self._head_deadline, self._head_timer_fired)
+        self._head_timer.arm(self._head_deadline)
 
     def _cancel_head_timer(self) -> None:
         self._head_deadline = None
 
-    def _head_timer_fired(self) -> None:
-        self._head_timer = None
-        deadline = self._head_deadline
-        if deadline is None or self._closing:
-            return
-        if deadline > self._loop.time():
-            self._head_timer = self._loop.call_at(deadline, self._head_timer_fired)
-            return
-        self._head_timed_out()
+    def _head_due(self) -> float | None:
+        return None if self._closing else self._head_deadline
 
     def _head_timed_out(self) -> None:
         self._head_deadline = None

@@ -139,7 +139,7 @@ class RequestCycle:
                 self._transport.write(_CONTINUE)
         while not self.disconnected and not self.response_complete:
             if self._chunks or (self.body_complete and not self._body_told):
-                body = b"".join(self._chunks) if len(self._chunks) > 1 else self._take_one()
+                body = b"".join(self._chunks)
                 self._chunks.clear()
                 self._buffered = 0
                 self._resume_reading()
@@ -151,9 +151,6 @@ class RequestCycle:
             finally:
                 self._receiving = None
         return {"type": "http.disconnect"}
-
-    def _take_one(self) -> bytes:
-        return self._chunks[0] if self._chunks else b""
 
     async def send(self, message: Message) -> None:
         if self.disconnected:
@@ -214,7 +211,6 @@ class RequestCycle:
         status = cast("int", message["status"])
         head = [_status_line(status)]
         length: int | None = None
-        framed = False
         for name, value in self._default_headers:
             head.append(name + b": " + value + b"\r\n")
         for name, value in message.get("headers", ()):
@@ -227,7 +223,6 @@ class RequestCycle:
                 if not value.isdigit():
                     raise RuntimeError(f"ASGI app sent an invalid Content-Length {value!r}")
                 length = int(value)
-                framed = True
                 continue
             elif lower == b"transfer-encoding":
                 # The server frames the body itself; a second coding would corrupt it.
@@ -242,9 +237,9 @@ class RequestCycle:
             self._left = 0
             if length is not None and status not in _NO_BODY_STATUSES:
                 head.append(b"content-length: %d\r\n" % length)
-        elif framed:
+        elif length is not None:
             self._left = length
-            head.append(b"content-length: %d\r\n" % cast("int", length))
+            head.append(b"content-length: %d\r\n" % length)
         return head
 
     def _frame(self, body: bytes, *, more: bool) -> list[bytes]:

@@ -23,13 +23,13 @@ from typing import Final
 
 import structlog
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 __all__ = ["run_workers"]
 
 _log = structlog.get_logger(__name__)
 
 _STOP_SECONDS: Final = 30.0
-_STARTUP_FAILURE: Final = 3
 
 
 def _listener(host: str, port: int) -> socket.socket:
@@ -93,7 +93,7 @@ class _Supervisor:
                     # the worker's own log says why.
                     _log.error("gateway_worker_failed_to_start", exitcode=process.exitcode)
                     self._stop_all()
-                    return _STARTUP_FAILURE
+                    return STARTUP_FAILURE
                 _log.warning("gateway_worker_died", exitcode=process.exitcode)
                 self._workers[index] = self._start()
         self._stop_all()

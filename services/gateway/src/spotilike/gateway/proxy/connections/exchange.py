@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Final, cast
 import httptools
 
 from spotilike.gateway.proxy.connections.framing import is_delimited
+from spotilike.gateway.timers import MovingTimer
 
 if TYPE_CHECKING:
     from spotilike.gateway.proxy.connections.pool import Origin, UpstreamPool
@@ -52,8 +53,8 @@ class Connection(asyncio.Protocol):
         self._busy = False
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
-        self._deadline_timer: asyncio.TimerHandle | None = None
         self._deadline: Deadline | None = None
+        self._deadline_timer = MovingTimer(self._loop, self._deadline_due, self._deadline_passed)
         self._reset()
 
     def _reset(self) -> None:
@@ -189,14 +190,10 @@ class Connection(asyncio.Protocol):
             self._body_sent = False
             self._writer = self._loop.create_task(self._send_body(body, length=length))
         # Not asyncio.timeout(), whose context manager cost more than the rest of the
-        # exchange, nor a timer per exchange: one timer per connection, which moves on
-        # to the deadline of whatever exchange is waiting when it fires.
+        # exchange: the connection's one timer, which follows the body sender pushing
+        # the deadline later, too.
         self._deadline = deadline
-        timer = self._deadline_timer
-        if timer is None or timer.when() > deadline.at:
-            if timer is not None:
-                timer.cancel()
-            self._deadline_timer = self._loop.call_at(deadline.at, self._check_deadline)
+        self._deadline_timer.arm(deadline.at)
         try:
             await waiter
         except BaseException:
@@ -206,14 +203,11 @@ class Connection(asyncio.Protocol):
             self._deadline = None
             self._head_waiter = None
 
-    def _check_deadline(self) -> None:
-        self._deadline_timer = None
+    def _deadline_due(self) -> float | None:
         deadline = self._deadline
-        if deadline is None or self.closed:
-            return
-        if deadline.at > self._loop.time():
-            self._deadline_timer = self._loop.call_at(deadline.at, self._check_deadline)
-            return
+        return None if deadline is None or self.closed else deadline.at
+
+    def _deadline_passed(self) -> None:
         waiter = self._head_waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(TimeoutError())
@@ -323,9 +317,7 @@ class Connection(asyncio.Protocol):
     def _mark_closed(self) -> None:
         if not self.closed:
             self.closed = True
-            if self._deadline_timer is not None:
-                self._deadline_timer.cancel()
-                self._deadline_timer = None
+            self._deadline_timer.cancel()
             self._pool.forget(self)
 
     def _finish(self) -> None:
