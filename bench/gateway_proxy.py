@@ -17,6 +17,8 @@ default, as each would be deployed on the machine (Debian's nginx says
 - U, the same gateway app under uvicorn's own protocol (uvloop, httptools);
 - R, the same app under granian (ASGI, its HTTP in Rust threads), what the gateway
   shipped with before; only when granian is importable (``--with granian``);
+- P (``--also-on PYTHON``), the shipped gateway on another interpreter, to show in the
+  same run what CPython's build costs (below);
 - S (``--secured``), the shipped gateway on a route that needs a token and counts a rate
   limit: every request verifies an RS256 token (the key served by the upstream nginx),
   checks the kit's Valkey denylist and takes a moving-window hit in Valkey, at a limit the
@@ -25,12 +27,23 @@ default, as each would be deployed on the machine (Debian's nginx says
 The client is ``wrk`` (Debian), the same for every target: one thread, ``--connections``
 keep-alive connections for the throughput phase, one connection for the latency phase
 (so p50 there is the time one request takes, with no queueing). Each run measures every
-target in turn (D N G U [R] [S]), after one warm-up run; figures are medians over ``--runs``.
+target in turn (D N G U [R] [P] [S]), after one warm-up run; figures are medians over ``--runs``.
 The throughput phase also records each target's own CPU per request (its process and
 worker processes, from /proc): on a shared machine that moves less than requests/s, and
 the ratio to nginx's says how much more work the gateway does per request.
 nginx (through ``bench/nginx.py``, as the other benches) and wrk are installed with apt-get
 when missing (this needs root).
+
+The gateways run on the interpreter that runs the bench. How that CPython was built
+moves the gateway's CPU per request by a quarter: this machine's default, pyenv's build
+(no profile-guided or link-time optimisation, libpython a shared library), costs that much
+more than Debian's ``/usr/bin/python3.11``, which is built with both, as release images
+such as the official ``python`` ones are. The recorded figures run the bench on Debian's,
+in an environment of its own, and the pyenv build as P:
+
+    UV_PROJECT_ENVIRONMENT=.venv-optimized uv run --frozen --python /usr/bin/python3.11 \\
+        --with granian --with httpx2 --with pyreqwest \\
+        python bench/gateway_proxy.py --runs 5 --also-on .venv/bin/python
 
 Then the upstream HTTP clients the proxy could use are compared from one process against
 the same upstream: the gateway's own pool (``spotilike.gateway.proxy.connections``),
@@ -39,7 +52,7 @@ aiohttp's ClientSession, and httpx2's AsyncClient and pyreqwest's Client when im
 alternated, median of ``--runs``.
 
     uv run --with granian python bench/gateway_proxy.py --runs 5 [--seconds 5] [--connections 32]
-        [--workers N] [--json out.json]
+        [--workers N] [--also-on PYTHON] [--secured] [--json out.json]
 """
 
 from __future__ import annotations
@@ -189,18 +202,24 @@ Server(
 
 
 def _start_gateway(
-    server: str, port: int, upstream: str, *, workers: int, secured: bool = False
+    server: str,
+    port: int,
+    upstream: str,
+    *,
+    workers: int,
+    secured: bool = False,
+    python: str = sys.executable,
 ) -> subprocess.Popen[bytes]:
     env = _gateway_env(port, upstream, secured=secured) | {
         "SPOTILIKE_GATEWAY_WORKERS": str(workers)
     }
     if server == "gateway":
-        command = [sys.executable, "-c", "from spotilike.gateway.cli import app; app(['serve'])"]
+        command = [python, "-c", "from spotilike.gateway.cli import app; app(['serve'])"]
     elif server == "granian":
-        command = [sys.executable, "-c", _GRANIAN, str(port), str(workers)]
+        command = [python, "-c", _GRANIAN, str(port), str(workers)]
     else:
         command = [
-            sys.executable, "-m", "uvicorn", "--factory", "--host", "127.0.0.1",
+            python, "-m", "uvicorn", "--factory", "--host", "127.0.0.1",
             "--port", str(port), "--loop", "uvloop", "--http", "httptools",
             "--no-access-log", "--no-server-header", "--no-proxy-headers",
             "--log-level", "warning", "--workers", str(workers),
@@ -343,6 +362,13 @@ def main() -> None:
         help="also S: the shipped gateway with a token verified (RS256, Valkey denylist) "
         "and a rate limit counted in Valkey on every request; needs the stack's Valkey",
     )
+    parser.add_argument(
+        "--also-on",
+        metavar="PYTHON",
+        help="also P: the shipped gateway on this interpreter, an environment's python with "
+        "the project installed (such as .venv/bin/python), to see what the interpreter's "
+        "build costs in the same run",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.runs < 5:
@@ -391,6 +417,21 @@ def main() -> None:
                 Target(
                     key,
                     label,
+                    f"http://127.0.0.1:{port}/bench/item",
+                    pid=gateway.pid,
+                )
+            )
+        if args.also_on:
+            port = free_port()
+            gateway = _start_gateway(
+                "gateway", port, upstream, workers=args.workers, python=args.also_on
+            )
+            stack.callback(stop, gateway)
+            _wait_ready(f"http://127.0.0.1:{port}/health/live", gateway)
+            targets.append(
+                Target(
+                    "P",
+                    f"gateway as shipped, on {_interpreter(args.also_on)}",
                     f"http://127.0.0.1:{port}/bench/item",
                     pid=gateway.pid,
                 )
@@ -445,6 +486,29 @@ def main() -> None:
         args.json.write_text(json.dumps(report, indent=2))
 
 
+def _interpreter(python: str) -> str:
+    """Which CPython: version, prefix, compiler, and whether the executable links libpython
+    as a shared library. Whether it was built with PGO and LTO leaves no trace a script
+    can rely on (Debian's sysconfig does not show it), so docs/benchmarks.md says it."""
+    facts = subprocess.run(
+        [
+            python,
+            "-c",
+            "import platform, sys; print(platform.python_version(), sys.base_prefix, "
+            "platform.python_compiler(), sep='|')",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    version, prefix, compiler = facts.split("|")
+    linked = subprocess.run(
+        ["ldd", str(Path(python).resolve())], capture_output=True, text=True, check=False
+    ).stdout
+    linkage = "libpython shared" if "libpython" in linked else "libpython built in"
+    return f"CPython {version} ({prefix}, {compiler}, {linkage})"
+
+
 def _report(
     targets: list[Target], client_rates: dict[str, list[float]], args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -480,9 +544,8 @@ def _report(
     del direct, nginx
     return {
         "date": datetime.now(UTC).date().isoformat(),
-        "machine": (
-            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        ),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "python": _interpreter(sys.executable),
         "runs": args.runs,
         "seconds": args.seconds,
         "connections": args.connections,
