@@ -406,51 +406,39 @@ def main() -> None:
             ),
             Target("N", "nginx proxy_pass", proxy + "/bench/item", pid=proxy_server.process.pid),
         ]
-        for server in servers:
-            port = free_port()
-            # The stack unwinds last in, first out: gateways stop before their upstream.
-            gateway = _start_gateway(server, port, upstream, workers=args.workers)
-            stack.callback(stop, gateway)
-            _wait_ready(f"http://127.0.0.1:{port}/health/live", gateway)
-            key, label = _SERVERS[server]
-            targets.append(
-                Target(
-                    key,
-                    label,
-                    f"http://127.0.0.1:{port}/bench/item",
-                    pid=gateway.pid,
-                )
-            )
-        if args.also_on:
+
+        def add_gateway(
+            key: str,
+            label: str,
+            server: str = "gateway",
+            *,
+            python: str = sys.executable,
+            secured: bool = False,
+            headers: tuple[str, ...] = (),
+        ) -> None:
             port = free_port()
             gateway = _start_gateway(
-                "gateway", port, upstream, workers=args.workers, python=args.also_on
+                server, port, upstream, workers=args.workers, secured=secured, python=python
             )
+            # The stack unwinds last in, first out: gateways stop before their upstream.
             stack.callback(stop, gateway)
             _wait_ready(f"http://127.0.0.1:{port}/health/live", gateway)
-            targets.append(
-                Target(
-                    "P",
-                    f"gateway as shipped, on {_interpreter(args.also_on)}",
-                    f"http://127.0.0.1:{port}/bench/item",
-                    pid=gateway.pid,
-                )
-            )
+            url = f"http://127.0.0.1:{port}/bench/item"
+            targets.append(Target(key, label, url, headers=headers, pid=gateway.pid))
+
+        for server in servers:
+            add_gateway(*_SERVERS[server], server)
+        if args.also_on:
+            label = f"gateway as shipped, on {_interpreter(args.also_on)}"
+            add_gateway("P", label, python=args.also_on)
         if args.secured:
-            port = free_port()
-            gateway = _start_gateway("gateway", port, upstream, workers=args.workers, secured=True)
-            stack.callback(stop, gateway)
-            _wait_ready(f"http://127.0.0.1:{port}/health/live", gateway)
             # One listener for the whole run: the token outlives it.
             token = issuer.token("bench-listener", exp=int(time.time()) + 6 * 3600)
-            targets.append(
-                Target(
-                    "S",
-                    "gateway as shipped, token and rate limit",
-                    f"http://127.0.0.1:{port}/bench/item",
-                    headers=(f"Authorization: Bearer {token}",),
-                    pid=gateway.pid,
-                )
+            add_gateway(
+                "S",
+                "gateway as shipped, token and rate limit",
+                secured=True,
+                headers=(f"Authorization: Bearer {token}",),
             )
 
         for run in range(args.runs + 1):
