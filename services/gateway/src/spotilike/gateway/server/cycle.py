@@ -11,6 +11,8 @@ from typing import Final, cast
 
 from starlette.types import Message, Scope
 
+from spotilike.gateway.waiters import wake
+
 __all__ = ["STATUS_LINES", "RequestCycle"]
 
 STATUS_LINES: Final[dict[int, bytes]] = {
@@ -107,26 +109,19 @@ class RequestCycle:
         self._buffered += len(chunk)
         if self._buffered > _HIGH_WATER:
             self._pause_reading()
-        self._wake()
+        wake(self._receiving)
 
     def end(self) -> None:
         self.body_complete = True
-        self._wake()
+        wake(self._receiving)
 
     def lost(self) -> None:
         self.disconnected = True
-        self._wake()
+        wake(self._receiving)
         self.writable()
 
     def writable(self) -> None:
-        drain = self._drain
-        if drain is not None and not drain.done():
-            drain.set_result(None)
-
-    def _wake(self) -> None:
-        waiter = self._receiving
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        wake(self._drain)
 
     # ASGI
 
@@ -174,7 +169,7 @@ class RequestCycle:
             self._transport.write(b"".join(parts) if len(parts) > 1 else parts[0])
         if not more:
             self.response_complete = True
-            self._wake()
+            wake(self._receiving)
             self._on_complete(self)
         elif self.write_paused:
             await self._drained()

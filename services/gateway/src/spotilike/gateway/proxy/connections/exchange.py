@@ -12,6 +12,7 @@ import httptools
 
 from spotilike.gateway.proxy.connections.framing import is_delimited
 from spotilike.gateway.timers import MovingTimer
+from spotilike.gateway.waiters import fail, wake
 
 if TYPE_CHECKING:
     from spotilike.gateway.proxy.connections.pool import Origin, UpstreamPool
@@ -102,18 +103,14 @@ class Connection(asyncio.Protocol):
             self._finish()
         elif not self.complete:
             self._fail(UpstreamConnectionError("the upstream closed the connection"))
-        waiter = self._drain_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(UpstreamConnectionError("the upstream closed the connection"))
+        fail(self._drain_waiter, UpstreamConnectionError("the upstream closed the connection"))
 
     def pause_writing(self) -> None:
         self._write_paused = True
 
     def resume_writing(self) -> None:
         self._write_paused = False
-        waiter = self._drain_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        wake(self._drain_waiter)
 
     # httptools callbacks
 
@@ -144,7 +141,7 @@ class Connection(asyncio.Protocol):
         self._answered_early = not self._body_sent
         if not (self._head_only or status in _NO_BODY_STATUSES):
             self._until_close = not is_delimited(self.headers)
-        self._wake_head()
+        wake(self._head_waiter)
         if self._head_only:
             # llhttp would wait for the body the headers announce; HEAD has none.
             self._parser = None
@@ -157,7 +154,7 @@ class Connection(asyncio.Protocol):
             self._reading_paused = True
             if self._transport is not None:
                 self._transport.pause_reading()
-        self._wake_body()
+        wake(self._body_waiter)
 
     def on_message_complete(self) -> None:
         if not self._has_head:
@@ -208,9 +205,7 @@ class Connection(asyncio.Protocol):
         return None if deadline is None or self.closed else deadline.at
 
     def _deadline_passed(self) -> None:
-        waiter = self._head_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(TimeoutError())
+        fail(self._head_waiter, TimeoutError())
 
     async def _send_body(self, body: AsyncIterable[bytes], *, length: int | None) -> None:
         try:
@@ -271,7 +266,7 @@ class Connection(asyncio.Protocol):
             if self._error is not None:
                 raise self._error
             waiter = self._body_waiter = self._loop.create_future()
-            timer = self._loop.call_later(idle_seconds, _expire, waiter)
+            timer = self._loop.call_later(idle_seconds, fail, waiter, TimeoutError())
             try:
                 await waiter
             finally:
@@ -322,31 +317,13 @@ class Connection(asyncio.Protocol):
 
     def _finish(self) -> None:
         self.complete = True
-        self._wake_body()
+        wake(self._body_waiter)
 
     def _fail(self, error: BaseException) -> None:
         if self._error is None:
             self._error = error
-        head, body = self._head_waiter, self._body_waiter
-        if head is not None and not head.done():
-            head.set_exception(self._error)
-        if body is not None and not body.done():
-            body.set_result(None)
-
-    def _wake_head(self) -> None:
-        waiter = self._head_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _wake_body(self) -> None:
-        waiter = self._body_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
+        fail(self._head_waiter, self._error)
+        wake(self._body_waiter)
 
 
 class UpstreamResponse:
