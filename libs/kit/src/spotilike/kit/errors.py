@@ -31,6 +31,7 @@ __all__ = [
     "UnprocessableContent",
     "install_problem_handlers",
     "invalid_field",
+    "problem_document",
     "problem_response",
 ]
 
@@ -129,6 +130,23 @@ def _request_id(request: Request) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def problem_document(
+    *, status: int, code: str, detail: str, title: str | None = None, instance: str | None = None
+) -> dict[str, Any]:
+    """The RFC 9457 members every problem answer has (``instance`` when one is known):
+    for answers built outside a Starlette response, such as a server refusing a request
+    before any app sees it."""
+    document: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance is not None:
+        document["instance"] = instance
+    return document
+
+
 def problem_response(
     request: Request,
     *,
@@ -139,13 +157,9 @@ def problem_response(
     extensions: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + code,
-        "title": title or HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-    }
+    body = problem_document(
+        status=status, code=code, detail=detail, title=title, instance=request.url.path
+    )
     response_headers = dict(headers or {})
     request_id = _request_id(request)
     if request_id is not None:

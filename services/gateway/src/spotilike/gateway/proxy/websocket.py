@@ -24,7 +24,7 @@ from spotilike.gateway.proxy.headers import RequestHead, request_headers
 from spotilike.gateway.proxy.http import upstream_target
 from spotilike.gateway.proxy.upstreams import Upstreams
 from spotilike.gateway.routing import Route
-from spotilike.kit.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem
+from spotilike.kit.errors import PROBLEM_CONTENT_TYPE, Problem, problem_document
 from spotilike.kit.http import CircuitOpenError, Permit
 
 __all__ = ["WebSocketForwarder", "deny"]
@@ -38,13 +38,13 @@ _MESSAGE_TOO_BIG = 1009
 async def deny(scope: Scope, send: Send, problem: Problem) -> None:
     if "websocket.http.response" in scope.get("extensions", {}):
         body = json.dumps(
-            {
-                "type": PROBLEM_TYPE_BASE + problem.code,
-                "title": problem.title,
-                "status": problem.status,
-                "detail": problem.detail,
-                "instance": scope["path"],
-            }
+            problem_document(
+                status=problem.status,
+                code=problem.code,
+                detail=problem.detail,
+                title=problem.title,
+                instance=scope["path"],
+            )
         ).encode()
         headers = [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
         headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in problem.headers.items()]

@@ -24,7 +24,6 @@ import asyncio
 import json
 import urllib.parse
 from collections import deque
-from http import HTTPStatus
 from typing import Any, Final, cast
 
 import httptools
@@ -35,7 +34,7 @@ from uvicorn.server import ServerState
 
 from spotilike.gateway.server.cycle import STATUS_LINES, RequestCycle
 from spotilike.gateway.timers import MovingTimer
-from spotilike.kit.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
+from spotilike.kit.errors import PROBLEM_CONTENT_TYPE, problem_document
 
 __all__ = ["GatewayHttpProtocol"]
 
@@ -318,14 +317,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
         self._cancel_head_timer()
         if transport is None or transport.is_closing():
             return
-        body = json.dumps(
-            {
-                "type": PROBLEM_TYPE_BASE + code,
-                "title": HTTPStatus(status).phrase,
-                "status": status,
-                "detail": detail,
-            }
-        ).encode()
+        body = json.dumps(problem_document(status=status, code=code, detail=detail)).encode()
         head = [STATUS_LINES[status]]
         head += [b"%s: %s\r\n" % header for header in self._server_state.default_headers]
         head.append(
